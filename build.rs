@@ -89,7 +89,10 @@ fn main() {
     for t in TRANSFORMS {
         let touched = (t.apply)(&mut spec);
         if report {
-            println!("cargo:warning={}: {touched} place(s) — {}", t.name, t.reason);
+            println!(
+                "cargo:warning={}: {touched} place(s) — {}",
+                t.name, t.reason
+            );
         }
     }
 
@@ -99,6 +102,7 @@ fn main() {
         .unwrap_or("unknown")
         .to_string();
     let pages = paginated_list_types(&spec);
+    let get_dispatch = get_operation_dispatch(&spec);
     let parsed: openapiv3::OpenAPI = serde_json::from_value(spec).unwrap_or_else(|e| {
         fail(&format!(
             "the transformed spec is not OpenAPI 3.0 ({e}); add a transformation in build.rs for it"
@@ -122,8 +126,11 @@ fn main() {
              add a mechanical transformation for it in build.rs (see TRANSFORMS)",
         ),
     };
-    let file: syn::File = syn::parse2(tokens)
-        .unwrap_or_else(|e| fail(&format!("progenitor produced code that does not parse: {e}")));
+    let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| {
+        fail(&format!(
+            "progenitor produced code that does not parse: {e}"
+        ))
+    });
     let mut code = prettyplease::unparse(&file);
     code.push_str(&paginated_impls(&pages));
     code.push_str(&format!(
@@ -133,6 +140,8 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     std::fs::write(out.join("dojo_generated.rs"), code)
         .unwrap_or_else(|e| fail(&format!("cannot write generated client: {e}")));
+    std::fs::write(out.join("get_dispatch.rs"), get_dispatch)
+        .unwrap_or_else(|e| fail(&format!("cannot write GET dispatch: {e}")));
 }
 
 /// Stops the build with a message cargo shows in full.
@@ -146,7 +155,10 @@ fn select_spec() -> PathBuf {
     if let Ok(path) = std::env::var("DOJO_OPENAPI_SPEC") {
         let path = PathBuf::from(path);
         if !path.is_file() {
-            fail(&format!("DOJO_OPENAPI_SPEC={} is not a file", path.display()));
+            fail(&format!(
+                "DOJO_OPENAPI_SPEC={} is not a file",
+                path.display()
+            ));
         }
         return path;
     }
@@ -159,7 +171,9 @@ fn select_spec() -> PathBuf {
     specs.sort();
     match specs.len() {
         1 => specs.pop().unwrap(),
-        0 => fail("openapi/ holds no *.json spec; put DefectDojo's /api/v2/oa3/schema/?format=json there"),
+        0 => fail(
+            "openapi/ holds no *.json spec; put DefectDojo's /api/v2/oa3/schema/?format=json there",
+        ),
         _ => fail(&format!(
             "openapi/ holds {} specs ({:?}); keep exactly one, or set DOJO_OPENAPI_SPEC",
             specs.len(),
@@ -257,7 +271,9 @@ fn drop_multipart_only_operations(spec: &mut Value) -> usize {
             }
         }
     }
-    let paths = spec["paths"].as_object_mut().expect("checked in check_shape");
+    let paths = spec["paths"]
+        .as_object_mut()
+        .expect("checked in check_shape");
     for (path, method) in &doomed {
         if let Some(item) = paths.get_mut(path).and_then(Value::as_object_mut) {
             item.remove(method);
@@ -281,9 +297,12 @@ fn date_range_filters_as_integers(spec: &mut Value) -> usize {
                 continue;
             };
             let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
-            let integer_enum = schema.get("enum").and_then(Value::as_array).is_some_and(|e| {
-                e.iter().any(Value::is_number) && e.iter().all(|v| v.is_number() || v.is_null())
-            });
+            let integer_enum = schema
+                .get("enum")
+                .and_then(Value::as_array)
+                .is_some_and(|e| {
+                    e.iter().any(Value::is_number) && e.iter().all(|v| v.is_number() || v.is_null())
+                });
             if is_string && integer_enum {
                 schema.insert("type".into(), json!("integer"));
                 schema.remove("format");
@@ -355,7 +374,9 @@ fn read_only_refs_nullable(spec: &mut Value) -> usize {
         };
         let mut touched = 0;
         for prop in props.values_mut() {
-            let Some(prop) = prop.as_object_mut() else { continue };
+            let Some(prop) = prop.as_object_mut() else {
+                continue;
+            };
             if prop.get("readOnly") == Some(&json!(true))
                 && prop.contains_key("allOf")
                 && prop.get("nullable") != Some(&json!(true))
@@ -394,7 +415,13 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
         let non_blank = |values: &Value| -> BTreeSet<String> {
             values
                 .as_array()
-                .map(|v| v.iter().filter_map(Value::as_str).filter(|s| !s.is_empty()).map(String::from).collect())
+                .map(|v| {
+                    v.iter()
+                        .filter_map(Value::as_str)
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         let list_choices: Vec<BTreeSet<String>> = props
@@ -406,7 +433,9 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
         let mut touched = 0;
         for prop in props.values_mut() {
             let is_string = prop.get("type").and_then(Value::as_str) == Some("string");
-            let Some(values) = prop.get("enum").map(non_blank) else { continue };
+            let Some(values) = prop.get("enum").map(non_blank) else {
+                continue;
+            };
             if is_string && list_choices.contains(&values) {
                 let mut items = prop.clone();
                 if let Some(obj) = items.as_object_mut() {
@@ -445,7 +474,10 @@ fn created_also_accepts_ok(spec: &mut Value) -> usize {
 /// Names of `Paginated*List` schemas and the element type of their `results`.
 fn paginated_list_types(spec: &Value) -> BTreeMap<String, String> {
     let mut pages = BTreeMap::new();
-    let Some(schemas) = spec.pointer("/components/schemas").and_then(Value::as_object) else {
+    let Some(schemas) = spec
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+    else {
         return pages;
     };
     for (name, schema) in schemas {
@@ -482,7 +514,8 @@ fn rust_type_name(name: &str) -> String {
 
 /// `impl Page for PaginatedXList` for every paginated list type, so `dojo_sdk::paging` works on all.
 fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
-    let mut code = String::from("\n// Paging support, emitted by build.rs for every Paginated*List schema.\n");
+    let mut code =
+        String::from("\n// Paging support, emitted by build.rs for every Paginated*List schema.\n");
     for (page, item) in pages {
         let page = rust_type_name(page);
         let item = rust_type_name(item);
@@ -494,4 +527,43 @@ fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
         ));
     }
     code
+}
+
+/// A test helper, `call_get(client, operation_id, id)`, that sends any GET operation without query
+/// parameters (and with an `id` path parameter where it has one) by name, so the sweep test can
+/// decode every recorded GET response through the generated operation it belongs to.
+fn get_operation_dispatch(spec: &Value) -> String {
+    let mut arms = String::new();
+    if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
+        for (path, item) in paths {
+            let Some(op) = item.get("get") else { continue };
+            let Some(id) = op.get("operationId").and_then(Value::as_str) else {
+                continue;
+            };
+            let path_params: Vec<&str> = op
+                .get("parameters")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p.get("in").and_then(Value::as_str) == Some("path"))
+                        .filter_map(|p| p.get("name").and_then(Value::as_str))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let call = match path_params.as_slice() {
+                [] => format!("client.{id}().send()"),
+                ["id"] => format!("client.{id}().id(id.unwrap_or(1)).send()"),
+                _ => continue,
+            };
+            let _ = path;
+            arms.push_str(&format!(
+                "        {id:?} => Some(Box::pin(dojo_sdk::call({call})).await.map(|_| ())),\n"
+            ));
+        }
+    }
+    format!(
+        "/// Sends the GET operation `operation` by name; `None` if there is no such operation.\n\
+         pub async fn call_get(client: &dojo_sdk::GeneratedClient, operation: &str, id: Option<i64>) \
+         -> Option<Result<(), dojo_sdk::DojoError>> {{\n    match operation {{\n{arms}        _ => None,\n    }}\n}}\n"
+    )
 }
