@@ -44,6 +44,14 @@ impl ScanFile {
         Ok(ScanFile { name, bytes })
     }
 
+    /// The same report under another file name (DefectDojo checks the extension).
+    pub fn renamed(self, name: impl Into<String>) -> Self {
+        ScanFile {
+            name: name.into(),
+            ..self
+        }
+    }
+
     /// The file name sent to DefectDojo.
     pub fn name(&self) -> &str {
         &self.name

@@ -1,0 +1,220 @@
+//! Configuration: every setting is a flag and an environment variable (also read from `.env`),
+//! named as in the Python server. `mcp-defectdojo --help` lists them all.
+
+use clap::{Parser, ValueEnum};
+use std::path::PathBuf;
+
+/// How clients reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Transport {
+    /// Standard input/output (one client, the process that started us).
+    Stdio,
+    /// Streamable HTTP at /mcp.
+    #[value(name = "streamable-http", alias = "http")]
+    StreamableHttp,
+    /// The 2024-11-05 HTTP+SSE transport.
+    Sse,
+}
+
+/// on/off switch as the Python server spells it.
+fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        other => Err(format!("`{other}` is not on/off/true/false")),
+    }
+}
+
+fn parse_positive(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive integer")),
+    }
+}
+
+fn parse_count(s: &str) -> Result<usize, String> {
+    s.trim()
+        .parse::<usize>()
+        .map_err(|_| format!("`{s}` is not a non-negative integer"))
+}
+
+/// MCP server for DefectDojo.
+#[derive(Debug, Parser)]
+#[command(name = "mcp-defectdojo", version, about, long_about = None)]
+pub struct Config {
+    /// DefectDojo base URL (https unless ALLOW_INSECURE_HTTP=true).
+    #[arg(long, env = "DEFECTDOJO_URL")]
+    pub defectdojo_url: Option<String>,
+    /// DefectDojo API v2 key for reads and writes.
+    #[arg(long, env = "DEFECTDOJO_API_KEY", hide_env_values = true)]
+    pub defectdojo_api_key: Option<String>,
+    /// Key for reads only (overrides DEFECTDOJO_API_KEY for GETs).
+    #[arg(long, env = "DEFECTDOJO_READ_API_KEY", hide_env_values = true)]
+    pub defectdojo_read_api_key: Option<String>,
+    /// Key for writes only (overrides DEFECTDOJO_API_KEY for changes).
+    #[arg(long, env = "DEFECTDOJO_WRITE_API_KEY", hide_env_values = true)]
+    pub defectdojo_write_api_key: Option<String>,
+    /// `found_by` test type ID for created findings.
+    #[arg(long, env = "DEFECTDOJO_DEFAULT_FOUND_BY_ID", default_value = "1", value_parser = parse_positive)]
+    pub defectdojo_default_found_by_id: i64,
+    /// Allow an http:// DefectDojo URL (tokens cross the network in clear).
+    #[arg(long, env = "ALLOW_INSECURE_HTTP", default_value = "false", value_parser = parse_switch)]
+    pub allow_insecure_http: bool,
+    /// Request timeout towards DefectDojo, seconds.
+    #[arg(long, env = "DEFECTDOJO_TIMEOUT", default_value = "30", value_parser = parse_positive)]
+    pub defectdojo_timeout: i64,
+    /// PEM CA bundle to trust for DefectDojo's certificate.
+    #[arg(long, env = "DEFECTDOJO_CA_BUNDLE")]
+    pub defectdojo_ca_bundle: Option<PathBuf>,
+
+    /// stdio, streamable-http (alias http) or sse.
+    #[arg(long, env = "FASTMCP_TRANSPORT", value_enum, default_value = "stdio")]
+    pub transport: Transport,
+    /// Address the HTTP transports listen on.
+    #[arg(long, env = "FASTMCP_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port the HTTP transports listen on.
+    #[arg(long, env = "FASTMCP_PORT", default_value = "8000")]
+    pub port: u16,
+    /// Host header values accepted on HTTP (DNS-rebinding defence), comma-separated. Loopback names always.
+    #[arg(long, env = "MCP_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+    /// Origin header values accepted on HTTP, comma-separated. Requests with another Origin get 403.
+    #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// Largest HTTP request body, bytes.
+    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value = "73400320", value_parser = parse_count)]
+    pub max_body_bytes: usize,
+    /// Longest time one HTTP request may take, seconds.
+    #[arg(long, env = "MCP_REQUEST_TIMEOUT", default_value = "300", value_parser = parse_positive)]
+    pub request_timeout: i64,
+
+    /// Legacy admin token (caller `admin-legacy`). Roles: MCP_ROLE_<NAME>=<token>:<role>.
+    #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
+    pub mcp_auth_token: Option<String>,
+    /// Legacy reader token (caller `reader-legacy`).
+    #[arg(long, env = "MCP_READ_TOKEN", hide_env_values = true)]
+    pub mcp_read_token: Option<String>,
+    /// Refuse network transports without a token (set false for open access).
+    #[arg(long, env = "REQUIRE_AUTH", default_value = "true", value_parser = parse_switch)]
+    pub require_auth: bool,
+
+    /// Mutations per caller per window.
+    #[arg(long, env = "MUTATION_RATE_LIMIT", default_value = "60", value_parser = parse_count)]
+    pub mutation_rate_limit: usize,
+    /// Mutations per window shared by unauthenticated callers.
+    #[arg(long, env = "OPEN_ACCESS_MUTATION_RATE_LIMIT", default_value = "10", value_parser = parse_count)]
+    pub open_access_mutation_rate_limit: usize,
+    /// Rate-limit window, seconds.
+    #[arg(long, env = "MUTATION_RATE_WINDOW", default_value = "60", value_parser = parse_positive)]
+    pub mutation_rate_window: i64,
+    /// Wrap scanner-written text as untrusted content (on/off).
+    #[arg(long, env = "UNTRUSTED_CONTENT_WRAPPING", default_value = "on", value_parser = parse_switch)]
+    pub untrusted_content_wrapping: bool,
+
+    /// Largest decoded scan report accepted, bytes (50 MB).
+    #[arg(long, env = "MCP_MAX_SCAN_BYTES", default_value = "52428800", value_parser = parse_count)]
+    pub max_scan_bytes: usize,
+    /// Directory that import/reimport `file_path` may read from; unset disables `file_path`.
+    #[arg(long, env = "MCP_SCAN_DIR")]
+    pub scan_dir: Option<PathBuf>,
+
+    /// Audit chain key (hex or text). Unset: an ephemeral random key.
+    #[arg(long, env = "AUDIT_HMAC_KEY", hide_env_values = true)]
+    pub audit_hmac_key: Option<String>,
+    /// Refuse network transports without AUDIT_HMAC_KEY.
+    #[arg(long, env = "REQUIRE_AUDIT_HMAC_KEY", default_value = "true", value_parser = parse_switch)]
+    pub require_audit_hmac_key: bool,
+    /// Append audit records (JSON lines) to this file.
+    #[arg(long, env = "AUDIT_LOG_FILE")]
+    pub audit_log_file: Option<PathBuf>,
+    /// Forward audit records to syslog: [udp|tcp|tcp+tls://]host[:port].
+    #[arg(long, env = "AUDIT_LOG_SYSLOG")]
+    pub audit_log_syslog: Option<String>,
+    /// CA for syslog over TLS.
+    #[arg(long, env = "AUDIT_LOG_SYSLOG_CA")]
+    pub audit_log_syslog_ca: Option<PathBuf>,
+    /// Forward audit records to this HTTPS endpoint.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_URL")]
+    pub audit_log_https_url: Option<String>,
+    /// Bearer token for AUDIT_LOG_HTTPS_URL.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_TOKEN", hide_env_values = true)]
+    pub audit_log_https_token: Option<String>,
+    /// Records per HTTPS batch.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_BATCH_SIZE", default_value = "10", value_parser = parse_positive)]
+    pub audit_log_https_batch_size: i64,
+    /// Seconds between HTTPS flushes.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_FLUSH_SECS", default_value = "5", value_parser = parse_positive)]
+    pub audit_log_https_flush_secs: i64,
+    /// CA for the HTTPS audit endpoint.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_CA")]
+    pub audit_log_https_ca: Option<PathBuf>,
+
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+/// A refusal to start, with the variable and the fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+impl Config {
+    /// Whether the transport is reachable over the network.
+    pub fn is_network(&self) -> bool {
+        self.transport != Transport::Stdio
+    }
+
+    /// The fail-closed checks that need no I/O. Returns warnings to log when it passes.
+    pub fn check(&self, tokens_configured: bool) -> Result<Vec<String>, StartupError> {
+        let mut warnings = Vec::new();
+        if self
+            .defectdojo_url
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+        {
+            return Err(StartupError("DEFECTDOJO_URL is not set: set it to your DefectDojo's base URL, e.g. DEFECTDOJO_URL=https://defectdojo.example.com".into()));
+        }
+        let has_key = |k: &Option<String>| k.as_deref().is_some_and(|v| !v.trim().is_empty());
+        if !has_key(&self.defectdojo_api_key)
+            && !(has_key(&self.defectdojo_read_api_key) && has_key(&self.defectdojo_write_api_key))
+        {
+            return Err(StartupError("DEFECTDOJO_API_KEY is not set: set it to a DefectDojo API v2 key (or set both DEFECTDOJO_READ_API_KEY and DEFECTDOJO_WRITE_API_KEY)".into()));
+        }
+        if self.transport == Transport::Sse {
+            return Err(StartupError("FASTMCP_TRANSPORT=sse is not available in this release: use FASTMCP_TRANSPORT=streamable-http (every current MCP client speaks it)".into()));
+        }
+        for (var, set) in [
+            ("AUDIT_LOG_SYSLOG", self.audit_log_syslog.is_some()),
+            ("AUDIT_LOG_HTTPS_URL", self.audit_log_https_url.is_some()),
+        ] {
+            if set {
+                // Refuse rather than silently drop records an operator expects in their SIEM.
+                return Err(StartupError(format!("{var} is set, but SIEM forwarding is not available in this release: unset it and ship AUDIT_LOG_FILE with your log collector")));
+            }
+        }
+        if self.is_network() {
+            if !tokens_configured {
+                if self.require_auth {
+                    return Err(StartupError("no bearer token is configured for a network transport: set MCP_ROLE_<NAME>=<token>:<role> (or MCP_AUTH_TOKEN), or set REQUIRE_AUTH=false to run with open access".into()));
+                }
+                if self.host == "0.0.0.0" || self.host == "::" {
+                    warnings.push("CRITICAL open_access_on_all_interfaces: REQUIRE_AUTH=false and FASTMCP_HOST binds every interface; anyone who can reach this port can change DefectDojo".into());
+                } else {
+                    warnings.push(
+                        "CRITICAL open_access: REQUIRE_AUTH=false; every caller has admin rights"
+                            .into(),
+                    );
+                }
+            }
+            if self.audit_hmac_key.as_deref().is_none_or(|k| k.is_empty()) {
+                if self.require_audit_hmac_key {
+                    return Err(StartupError("AUDIT_HMAC_KEY is not set for a network transport: set it to a long random secret (e.g. openssl rand -hex 32), or set REQUIRE_AUDIT_HMAC_KEY=false to use an ephemeral key".into()));
+                }
+                warnings.push("CRITICAL audit_key_ephemeral: AUDIT_HMAC_KEY is unset; the audit chain cannot be verified after this process exits".into());
+            }
+        }
+        Ok(warnings)
+    }
+}

@@ -1,0 +1,289 @@
+//! The one path every tool call takes: find → authorize → validate → check content → rate-limit →
+//! run → sanitize errors → wrap untrusted content → audit. Tools declare; this enforces.
+
+use crate::audit::{sanitize_arguments, AuditLog, AuditRecord};
+use crate::security::content::{self, Refusal};
+use crate::security::errors::describe;
+use crate::security::ratelimit::{SlidingWindowLimiter, OPEN_ACCESS_KEY};
+use crate::security::roles::Caller;
+use crate::tools::{self, ToolContext, ToolDef, ToolFailure};
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Argument names whose text is written into DefectDojo and read back by models later.
+const WRITTEN_TEXT: &[&str] = &[
+    "title",
+    "description",
+    "name",
+    "entry",
+    "note",
+    "product_name",
+    "engagement_name",
+    "product_type_name",
+    "version",
+    "branch_tag",
+    "commit_hash",
+    "build_id",
+    "file_name",
+];
+
+/// Security settings shared by every session.
+pub struct Security {
+    /// Mutation limiter.
+    pub limiter: SlidingWindowLimiter,
+    /// Whether read results are wrapped (`UNTRUSTED_CONTENT_WRAPPING`).
+    pub wrap_untrusted: bool,
+    /// The audit trail.
+    pub audit: Arc<AuditLog>,
+    validators: HashMap<&'static str, jsonschema::Validator>,
+}
+
+impl Security {
+    /// Compiles every tool's input schema once.
+    pub fn new(limiter: SlidingWindowLimiter, wrap_untrusted: bool, audit: Arc<AuditLog>) -> Self {
+        let validators = tools::TOOLS
+            .iter()
+            .map(|t| {
+                let schema = serde_json::to_value((t.input_schema)()).expect("schema serializes");
+                let validator = jsonschema::options()
+                    .should_validate_formats(true)
+                    .build(&schema)
+                    .unwrap_or_else(|e| panic!("input schema of {} does not compile: {e}", t.name));
+                (t.name, validator)
+            })
+            .collect();
+        Security {
+            limiter,
+            wrap_untrusted,
+            audit,
+            validators,
+        }
+    }
+}
+
+/// One tool call as it arrives.
+pub struct ToolCall {
+    /// The tool name asked for.
+    pub name: String,
+    /// The arguments, if any.
+    pub arguments: Option<Map<String, Value>>,
+    /// `_meta.client_id`, as the client claims it (untrusted).
+    pub client_id: Option<String>,
+    /// JSON-RPC request id.
+    pub request_id: String,
+}
+
+struct Denial {
+    event_type: &'static str,
+    message: String,
+}
+
+/// Runs one call through the whole pipeline and returns what the client sees.
+pub async fn run(
+    security: &Security,
+    ctx: &ToolContext,
+    caller: &Caller,
+    call: ToolCall,
+) -> CallToolResult {
+    let started = Instant::now();
+    let arguments = Value::Object(call.arguments.clone().unwrap_or_default());
+    let tool = tools::find(&call.name);
+    let read_before = tool.filter(|t| t.effect.is_mutation()).map(|_| {
+        ctx.findings_read
+            .lock()
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
+    });
+
+    let outcome = match tool {
+        None => Err(Denial {
+            event_type: "input_rejected",
+            message: format!("unknown tool `{}`", call.name),
+        }),
+        Some(tool) => admit(security, tool, caller, &arguments).map(|()| tool),
+    };
+    let (result, event_type, outcome_name, reason) = match outcome {
+        Err(denial) => (
+            error_result(&denial.message),
+            denial.event_type,
+            "denied",
+            Some(denial.message),
+        ),
+        Ok(tool) => match (tool.run)(ctx, arguments.clone()).await {
+            Ok(value) => (
+                success_result(security, value),
+                "tool_call",
+                "success",
+                None,
+            ),
+            Err(failure) => {
+                let message = match &failure {
+                    ToolFailure::BadArguments(m) => format!("invalid arguments: {m}"),
+                    ToolFailure::Upstream(e) => {
+                        // Full detail stays in the server log; the caller gets the sanitized form.
+                        tracing::warn!(tool = tool.name, error = %e, "DefectDojo call failed");
+                        describe(e)
+                    }
+                };
+                (error_result(&message), "tool_call", "error", Some(message))
+            }
+        },
+    };
+    security.audit.record(&AuditRecord {
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        event_type,
+        outcome: outcome_name,
+        tool: call.name,
+        authenticated_caller_id: caller.id().to_string(),
+        caller_id: call.client_id,
+        request_id: call.request_id,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        arguments: sanitize_arguments(&arguments),
+        findings_read_before_mutation: read_before,
+        reason,
+    });
+    result
+}
+
+/// Every check before the tool runs. Nothing reaches DefectDojo unless all pass.
+fn admit(
+    security: &Security,
+    tool: &ToolDef,
+    caller: &Caller,
+    arguments: &Value,
+) -> Result<(), Denial> {
+    if !caller.allows(tool.permission) {
+        let role = match caller {
+            Caller::Authenticated { role, .. } => role.as_str(),
+            Caller::Open => "open",
+        };
+        return Err(Denial {
+            event_type: "tool_denied",
+            message: format!(
+                "permission denied: {} needs the {} permission, which role {role} does not have",
+                tool.name,
+                tool.permission.as_str()
+            ),
+        });
+    }
+    validate_schema(security, tool, arguments)?;
+    if tool.effect.is_mutation() {
+        check_written_content(arguments)?;
+        let key = match caller {
+            Caller::Authenticated { id, .. } => id.as_str(),
+            Caller::Open => OPEN_ACCESS_KEY,
+        };
+        if let Err(limited) = security.limiter.check(key) {
+            return Err(Denial {
+                event_type: "rate_limited",
+                message: format!(
+                    "rate limit exceeded — retry after {}s",
+                    limited.retry_after_secs
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn validate_schema(security: &Security, tool: &ToolDef, arguments: &Value) -> Result<(), Denial> {
+    let validator = &security.validators[tool.name];
+    let problems: Vec<String> = validator
+        .iter_errors(arguments)
+        .take(5)
+        .map(|e| {
+            let path = e.instance_path().to_string();
+            let argument = path.trim_start_matches('/').replace('/', ".");
+            let what = schema_problem(&e);
+            if argument.is_empty() {
+                what
+            } else {
+                format!("{argument}: {what}")
+            }
+        })
+        .collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Denial {
+            event_type: "input_rejected",
+            message: format!("invalid arguments: {}", problems.join("; ")),
+        })
+    }
+}
+
+/// A schema violation in words, without echoing long input back.
+fn schema_problem(error: &jsonschema::ValidationError<'_>) -> String {
+    let text = error.to_string();
+    // jsonschema quotes the offending value first; keep the rule, cut a long value.
+    if text.chars().count() > 160 {
+        let rule = text
+            .rsplit_once(" is ")
+            .map(|(_, r)| format!("value is {r}"))
+            .unwrap_or_default();
+        if !rule.is_empty() && rule.chars().count() < 160 {
+            return rule;
+        }
+        return format!("{}…", text.chars().take(157).collect::<String>());
+    }
+    text
+}
+
+/// Refuses injection, tool-call syntax and secrets in text that will be stored, and bad tags.
+fn check_written_content(arguments: &Value) -> Result<(), Denial> {
+    let Some(map) = arguments.as_object() else {
+        return Ok(());
+    };
+    for (name, value) in map {
+        if name == "tags" {
+            for tag in value
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !content::tag_is_valid(tag) {
+                    return Err(Denial {
+                        event_type: "input_rejected",
+                        message: "tags: only letters, digits, space and ._:/-+ are allowed".into(),
+                    });
+                }
+                refuse_text("tags", tag)?;
+            }
+        } else if WRITTEN_TEXT.contains(&name.as_str()) {
+            if let Some(text) = value.as_str() {
+                refuse_text(name, text)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn refuse_text(field: &str, text: &str) -> Result<(), Denial> {
+    content::check_text(text).map_err(|refusal: Refusal| Denial {
+        event_type: "input_rejected",
+        message: format!(
+            "{field}: refused as {} content; remove it and retry",
+            refusal.as_str()
+        ),
+    })
+}
+
+fn success_result(security: &Security, mut value: Value) -> CallToolResult {
+    if security.wrap_untrusted {
+        content::wrap_untrusted(&mut value);
+    }
+    let text = serde_json::to_string(&value).unwrap_or_default();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    if value.is_object() {
+        result.structured_content = Some(value);
+    }
+    result
+}
+
+fn error_result(message: &str) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.to_string())])
+}

@@ -1,0 +1,5 @@
+//! The security layer's parts; [`crate::pipeline`] puts them in order.
+pub mod content;
+pub mod errors;
+pub mod ratelimit;
+pub mod roles;

@@ -1,0 +1,128 @@
+//! Mutation rate limits: at most N mutations in any window of W seconds, per caller.
+//!
+//! An exact sliding window (a queue of admission times per key under one lock), not a GCRA bucket
+//! such as governor's: the Python server promises "at most N in any W seconds" and reports when the
+//! oldest call leaves the window, and GCRA spreads N evenly instead (it would refuse the second of
+//! two calls made back to back under a 60-per-minute limit). The lock is held for a few hundred
+//! nanoseconds, so exactly N calls are admitted however many arrive at once.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The limiter's key for unauthenticated traffic, which shares one bucket.
+pub const OPEN_ACCESS_KEY: &str = "\0open-access";
+
+/// Why a call was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    /// Whole seconds until the oldest admitted call leaves the window (1 ..= window).
+    pub retry_after_secs: u64,
+}
+
+/// Exact sliding-window limiter, keyed by caller.
+#[derive(Debug)]
+pub struct SlidingWindowLimiter {
+    per_caller: usize,
+    open_access: usize,
+    window: Duration,
+    admitted: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl SlidingWindowLimiter {
+    /// `per_caller` mutations per `window` for each authenticated caller, `open_access` shared by
+    /// unauthenticated traffic. A limit of 0 refuses every mutation.
+    pub fn new(per_caller: usize, open_access: usize, window: Duration) -> Self {
+        SlidingWindowLimiter {
+            per_caller,
+            open_access,
+            window,
+            admitted: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Admits one mutation for `key` now, or says how long to wait.
+    pub fn check(&self, key: &str) -> Result<(), RateLimited> {
+        self.check_at(key, Instant::now())
+    }
+
+    /// [`check`](Self::check) at a given instant (for tests).
+    pub fn check_at(&self, key: &str, now: Instant) -> Result<(), RateLimited> {
+        let limit = if key == OPEN_ACCESS_KEY {
+            self.open_access
+        } else {
+            self.per_caller
+        };
+        let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        let queue = admitted.entry(key.to_string()).or_default();
+        while queue
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
+            queue.pop_front();
+        }
+        if queue.len() < limit {
+            queue.push_back(now);
+            return Ok(());
+        }
+        let wait = queue
+            .front()
+            .map(|oldest| self.window.saturating_sub(now.duration_since(*oldest)))
+            .unwrap_or(self.window);
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Err(RateLimited {
+            retry_after_secs: secs.clamp(1, self.window.as_secs().max(1)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn admits_exactly_n_per_window_and_says_when_to_retry() {
+        let limiter = SlidingWindowLimiter::new(3, 1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        for i in 0..3 {
+            assert!(limiter.check_at("ci", t0 + Duration::from_secs(i)).is_ok());
+        }
+        let refused = limiter
+            .check_at("ci", t0 + Duration::from_secs(10))
+            .unwrap_err();
+        assert_eq!(refused.retry_after_secs, 50);
+        assert!(
+            limiter.check_at("other", t0).is_ok(),
+            "callers have their own windows"
+        );
+        assert!(
+            limiter.check_at("ci", t0 + Duration::from_secs(60)).is_ok(),
+            "oldest left the window"
+        );
+    }
+
+    #[test]
+    fn open_access_shares_one_bucket() {
+        let limiter = SlidingWindowLimiter::new(10, 2, Duration::from_secs(60));
+        let t0 = Instant::now();
+        assert!(limiter.check_at(OPEN_ACCESS_KEY, t0).is_ok());
+        assert!(limiter.check_at(OPEN_ACCESS_KEY, t0).is_ok());
+        assert!(limiter.check_at(OPEN_ACCESS_KEY, t0).is_err());
+    }
+
+    #[test]
+    fn exactly_n_under_concurrency() {
+        let limiter = Arc::new(SlidingWindowLimiter::new(100, 0, Duration::from_secs(60)));
+        let admitted: usize = (0..8)
+            .map(|_| {
+                let limiter = limiter.clone();
+                std::thread::spawn(move || (0..1000).filter(|_| limiter.check("c").is_ok()).count())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(admitted, 100);
+    }
+}
