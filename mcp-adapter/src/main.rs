@@ -54,7 +54,8 @@ fn init_logging(level: &str) {
 
 fn audit_key(config: &Config) -> Vec<u8> {
     match config.audit_hmac_key.as_deref().filter(|k| !k.is_empty()) {
-        Some(key) => hex::decode(key).unwrap_or_else(|_| key.as_bytes().to_vec()),
+        // The key's bytes as written, like the Python server, so both verify the same logs.
+        Some(key) => key.as_bytes().to_vec(),
         None => {
             tracing::warn!("AUDIT_HMAC_KEY is unset: using an ephemeral key; this audit chain cannot be verified later");
             rand::random::<[u8; 32]>().to_vec()

@@ -108,10 +108,12 @@ impl ServerHandler for DojoServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let caller = caller_of(&context);
+        // rmcp moves the request's `_meta` into the context; look in both places.
         let client_id = request
             .meta
             .as_ref()
             .and_then(|m| m.0.get("client_id"))
+            .or_else(|| context.meta.0.get("client_id"))
             .and_then(Value::as_str)
             .map(|s| s.chars().take(128).collect());
         let call = ToolCall {
