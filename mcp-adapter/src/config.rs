@@ -177,9 +177,9 @@ impl Config {
             return Err(StartupError("DEFECTDOJO_URL is not set: set it to your DefectDojo's base URL, e.g. DEFECTDOJO_URL=https://defectdojo.example.com".into()));
         }
         let has_key = |k: &Option<String>| k.as_deref().is_some_and(|v| !v.trim().is_empty());
-        if !has_key(&self.defectdojo_api_key)
-            && !(has_key(&self.defectdojo_read_api_key) && has_key(&self.defectdojo_write_api_key))
-        {
+        let split_keys =
+            has_key(&self.defectdojo_read_api_key) && has_key(&self.defectdojo_write_api_key);
+        if !(has_key(&self.defectdojo_api_key) || split_keys) {
             return Err(StartupError("DEFECTDOJO_API_KEY is not set: set it to a DefectDojo API v2 key (or set both DEFECTDOJO_READ_API_KEY and DEFECTDOJO_WRITE_API_KEY)".into()));
         }
         if self.transport == Transport::Sse {
