@@ -89,7 +89,7 @@ pub struct Config {
     #[arg(long, env = "MCP_REQUEST_TIMEOUT", default_value = "300", value_parser = parse_positive)]
     pub request_timeout: i64,
 
-    /// Legacy admin token (caller `admin-legacy`). Roles: MCP_ROLE_<NAME>=<token>:<role>.
+    /// Legacy admin token (caller `admin-legacy`). Roles: `MCP_ROLE_<NAME>=<token>:<role>`.
     #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
     pub mcp_auth_token: Option<String>,
     /// Legacy reader token (caller `reader-legacy`).
@@ -128,7 +128,7 @@ pub struct Config {
     /// Append audit records (JSON lines) to this file.
     #[arg(long, env = "AUDIT_LOG_FILE")]
     pub audit_log_file: Option<PathBuf>,
-    /// Forward audit records to syslog: [udp|tcp|tcp+tls://]host[:port].
+    /// Forward audit records to syslog: `[udp|tcp|tcp+tls://]host[:port]`.
     #[arg(long, env = "AUDIT_LOG_SYSLOG")]
     pub audit_log_syslog: Option<String>,
     /// CA for syslog over TLS.
