@@ -71,6 +71,8 @@ fn describe_invalid(error: &DojoError) -> String {
                         .map_or("a value the server fills in", |(_, arg)| arg)
                 })
                 .collect();
+            // Several internal fields can map to one argument; name each argument once.
+            args.sort_unstable();
             args.dedup();
             args
         }
@@ -99,6 +101,18 @@ mod tests {
         let m = describe(&e);
         assert!(m.contains("prod_type_id"), "{m}");
         assert!(!m.contains("pk") && !m.contains("ErrorDetail"), "{m}");
+    }
+
+    #[test]
+    fn each_argument_is_named_once() {
+        let e = DojoError::from_status_and_body(
+            400,
+            br#"{"found_by":["required"],"product":["bad"],"reporter":["x"]}"#,
+        );
+        assert_eq!(
+            describe(&e),
+            "DefectDojo refused the value of: a value the server fills in, product_id; check and retry"
+        );
     }
 
     #[test]
