@@ -535,7 +535,7 @@ fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
 fn get_operation_dispatch(spec: &Value) -> String {
     let mut arms = String::new();
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
-        for (path, item) in paths {
+        for item in paths.values() {
             let Some(op) = item.get("get") else { continue };
             let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                 continue;
@@ -555,7 +555,6 @@ fn get_operation_dispatch(spec: &Value) -> String {
                 ["id"] => format!("client.{id}().id(id.unwrap_or(1)).send()"),
                 _ => continue,
             };
-            let _ = path;
             arms.push_str(&format!(
                 "        {id:?} => Some(Box::pin(dojo_sdk::call({call})).await.map(|_| ())),\n"
             ));

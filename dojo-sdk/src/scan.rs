@@ -11,7 +11,8 @@ use std::path::Path;
 #[derive(Clone)]
 pub struct ScanFile {
     name: String,
-    bytes: Vec<u8>,
+    // Shared, so building a request (and retrying one) never copies a large report.
+    bytes: bytes::Bytes,
 }
 
 impl std::fmt::Debug for ScanFile {
@@ -25,7 +26,7 @@ impl std::fmt::Debug for ScanFile {
 
 impl ScanFile {
     /// A report held in memory. DefectDojo checks the name's extension (`.xml`, `.json`, ...).
-    pub fn from_bytes(name: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+    pub fn from_bytes(name: impl Into<String>, bytes: impl Into<bytes::Bytes>) -> Self {
         ScanFile {
             name: name.into(),
             bytes: bytes.into(),
@@ -41,7 +42,10 @@ impl ScanFile {
             .ok_or_else(|| DojoError::InvalidRequest("scan file path has no file name".into()))?
             .to_string();
         let bytes = tokio_fs_read(path).await?;
-        Ok(ScanFile { name, bytes })
+        Ok(ScanFile {
+            name,
+            bytes: bytes.into(),
+        })
     }
 
     /// The same report under another file name (DefectDojo checks the extension).
@@ -201,7 +205,8 @@ impl ScanUpload {
         for (name, value) in self.form_fields() {
             form = form.text(name, value);
         }
-        let part = Part::bytes(file.bytes.clone())
+        let body = reqwest::Body::from(file.bytes.clone());
+        let part = Part::stream_with_length(body, file.bytes.len() as u64)
             .file_name(file.name.clone())
             .mime_str("application/octet-stream")
             .map_err(|e| DojoError::InvalidRequest(format!("bad file part: {e}")))?;

@@ -76,18 +76,15 @@ async fn run(config: Config) -> Result<(), StartupError> {
             .allow_insecure_http(config.allow_insecure_http)
             .timeout(Duration::from_secs(config.defectdojo_timeout as u64))
             .user_agent(concat!("mcp-defectdojo/", env!("CARGO_PKG_VERSION")));
-    for (key, set) in [
-        (&config.defectdojo_api_key, 0),
-        (&config.defectdojo_read_api_key, 1),
-        (&config.defectdojo_write_api_key, 2),
-    ] {
-        if let Some(k) = key.as_deref().filter(|k| !k.trim().is_empty()) {
-            builder = match set {
-                0 => builder.token(k),
-                1 => builder.read_token(k),
-                _ => builder.write_token(k),
-            };
-        }
+    let key = |k: &Option<String>| k.clone().filter(|k| !k.trim().is_empty());
+    if let Some(k) = key(&config.defectdojo_api_key) {
+        builder = builder.token(k);
+    }
+    if let Some(k) = key(&config.defectdojo_read_api_key) {
+        builder = builder.read_token(k);
+    }
+    if let Some(k) = key(&config.defectdojo_write_api_key) {
+        builder = builder.write_token(k);
     }
     if let Some(ca) = &config.defectdojo_ca_bundle {
         let pem = std::fs::read(ca).map_err(|e| {

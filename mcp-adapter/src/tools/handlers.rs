@@ -2,6 +2,7 @@
 
 use super::args::*;
 use base64::Engine;
+use dojo_sdk::paging::Page;
 use dojo_sdk::{call, types, DojoClient, DojoError, ScanFile, ScanUpload};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -51,8 +52,15 @@ fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// A page of results with the offset of the next one.
-fn page<T: Serialize>(count: i64, results: &[T], limit: i64, offset: i64, has_next: bool) -> Value {
+/// A page of results with the offset of the next one, from any DefectDojo list response.
+fn page<P>(p: P, limit: i64, offset: i64) -> Value
+where
+    P: Page,
+    P::Item: Serialize,
+{
+    let count = p.count();
+    let has_next = p.next().is_some();
+    let results = p.into_results();
     let next_offset = has_next.then(|| offset + results.len() as i64);
     json!({
         "count": count,
@@ -102,13 +110,7 @@ pub async fn list_products(ctx: &ToolContext, a: PageArgs) -> Outcome {
             .send(),
     )
     .await?;
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn get_product(ctx: &ToolContext, a: ProductId) -> Outcome {
@@ -137,13 +139,7 @@ pub async fn list_product_types(ctx: &ToolContext, a: PageArgs) -> Outcome {
             .send(),
     )
     .await?;
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn list_engagements(ctx: &ToolContext, a: ListEngagements) -> Outcome {
@@ -157,13 +153,7 @@ pub async fn list_engagements(ctx: &ToolContext, a: ListEngagements) -> Outcome 
             .send(),
     )
     .await?;
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn get_engagement(ctx: &ToolContext, a: EngagementId) -> Outcome {
@@ -204,13 +194,7 @@ pub async fn list_tests(ctx: &ToolContext, a: ListTests) -> Outcome {
             .send(),
     )
     .await?;
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn get_test(ctx: &ToolContext, a: TestId) -> Outcome {
@@ -248,13 +232,7 @@ pub async fn list_test_types(ctx: &ToolContext, a: PageArgs) -> Outcome {
             .send(),
     )
     .await?;
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn list_findings(ctx: &ToolContext, a: ListFindings) -> Outcome {
@@ -302,13 +280,7 @@ pub async fn list_findings(ctx: &ToolContext, a: ListFindings) -> Outcome {
     }
     let p = call(q.send()).await?;
     remember_findings(ctx, p.results.iter().map(|f| f.id));
-    Ok(page(
-        p.count,
-        &p.results,
-        a.limit,
-        a.offset,
-        p.next.is_some(),
-    ))
+    Ok(page(p, a.limit, a.offset))
 }
 
 pub async fn get_finding(ctx: &ToolContext, a: FindingId) -> Outcome {
