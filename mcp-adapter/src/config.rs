@@ -1,7 +1,7 @@
 //! Configuration: every setting is a flag and an environment variable (also read from `.env`),
 //! named as in the Python server. `mcp-defectdojo --help` lists them all.
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::path::PathBuf;
 
 /// How clients reach the server.
@@ -155,12 +155,49 @@ pub struct Config {
     pub log_level: String,
 }
 
+/// The environment variable behind the argument a clap error is about, if any.
+fn env_var_of_error(command: &clap::Command, error: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(invalid)) = error.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = invalid.split_whitespace().next()?.trim_start_matches('-');
+    command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(flag))
+        .and_then(|a| a.get_env())
+        .map(|v| v.to_string_lossy().into_owned())
+}
+
 /// A refusal to start, with the variable and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct StartupError(pub String);
 
 impl Config {
+    /// Parses the command line and environment, exiting with clap's message on a bad value.
+    /// Each value is shown under its environment variable's name (`<MUTATION_RATE_LIMIT>`), so
+    /// an error says which variable to fix whether it came from a flag, the environment or `.env`.
+    pub fn from_env_and_args() -> Config {
+        let command = Config::command().mut_args(|arg| match arg.get_env() {
+            Some(var) => {
+                let name = var.to_string_lossy().into_owned();
+                arg.value_name(name)
+            }
+            None => arg,
+        });
+        let matches = command.clone().try_get_matches().unwrap_or_else(|e| {
+            if let Some(var) = env_var_of_error(&command, &e) {
+                let message = e.to_string();
+                let first = message.lines().next().unwrap_or_default();
+                eprintln!("error: {var}: {}", first.trim_start_matches("error: "));
+                std::process::exit(2);
+            }
+            e.exit()
+        });
+        Config::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
     /// Whether the transport is reachable over the network.
     pub fn is_network(&self) -> bool {
         self.transport != Transport::Stdio

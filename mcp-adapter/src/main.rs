@@ -1,6 +1,5 @@
 //! `mcp-defectdojo`: the MCP server for DefectDojo.
 
-use clap::Parser;
 use mcp_adapter::audit::AuditLog;
 use mcp_adapter::config::{Config, StartupError, Transport};
 use mcp_adapter::http::{authenticate, AuthState};
@@ -19,7 +18,7 @@ use std::time::Duration;
 fn main() -> std::process::ExitCode {
     // A missing .env is normal; a broken one is reported below by clap or the checks.
     let _ = dotenvy::dotenv();
-    let config = Config::parse();
+    let config = Config::from_env_and_args();
     init_logging(&config.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,33 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "dojo-sdk" / "tests" / "fixtures" / "recorded"
 
-# (method, path) -> fixture. The first matching entry wins.
-ROUTES = {
-    ("GET", "/api/v2/user_profile/"): "user_profile",
-    ("GET", "/api/v2/products/"): "products_list",
-    ("GET", "/api/v2/products/1/"): "product_get",
-    ("POST", "/api/v2/products/"): "product_create",
-    ("GET", "/api/v2/product_types/"): "product_types_list",
-    ("GET", "/api/v2/engagements/"): "engagements_list",
-    ("GET", "/api/v2/engagements/1/"): "engagement_get",
-    ("POST", "/api/v2/engagements/"): "engagement_create",
-    ("GET", "/api/v2/tests/"): "tests_list",
-    ("GET", "/api/v2/tests/1/"): "test_get",
-    ("POST", "/api/v2/tests/"): "test_create",
-    ("GET", "/api/v2/test_types/"): "test_types_list",
-    ("GET", "/api/v2/findings/"): "findings_list",
-    ("GET", "/api/v2/findings/1/"): "finding_get",
-    ("GET", "/api/v2/findings/999999/"): "finding_get_404",
-    ("POST", "/api/v2/findings/"): "finding_create",
-    ("PATCH", "/api/v2/findings/555/"): "finding_patch",
-    ("POST", "/api/v2/findings/555/close/"): "finding_close_mitigated",
-    ("POST", "/api/v2/findings/555/notes/"): "finding_note_create",
-    ("GET", "/api/v2/findings/1/notes/"): "finding_notes_list",
-    ("POST", "/api/v2/findings/555/tags/"): "finding_tags_add",
-    ("PATCH", "/api/v2/findings/555/remove_tags/"): "finding_tags_remove",
-    ("POST", "/api/v2/import-scan/"): "import_scan_auto_context",
-    ("POST", "/api/v2/reimport-scan/"): "reimport_scan_test",
-}
+# (method, path) -> fixture, shared with the Rust end-to-end tests.
+CASES = json.loads((pathlib.Path(__file__).resolve().parent / "cases.json").read_text())
+ROUTES = {(r["method"], r["path"]): r["fixture"] for r in CASES["routes"]}
 
 
 class DojoDouble:

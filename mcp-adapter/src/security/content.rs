@@ -193,13 +193,19 @@ fn squash(normalized: &str) -> String {
 
 const TOOL_NAMES: &str = "health_check|list_products|get_product|list_product_types|list_engagements|get_engagement|list_tests|get_test|list_test_types|list_findings|get_finding|list_finding_notes|create_product|create_engagement|create_test|create_finding|update_finding|close_finding|reopen_finding|add_finding_note|add_finding_tags|remove_finding_tags|import_scan|reimport_scan";
 
+/// Verbs, fillers and objects of "ignore previous instructions" and its kin. Both the spaced and
+/// the squashed patterns are built from these lists, so they cannot drift apart.
+const OVERRIDE_VERBS: &str =
+    "ignore|disregard|forget|override|bypass|overrule|discard|drop|skip|abandon|neglect";
+const OVERRIDE_FILLERS: &str = "all|any|each|every|and|the|your|my|these|those|of|previous|prior|above|earlier|preceding|former|original|initial|existing|system|developer|safety|other";
+const OVERRIDE_OBJECTS: &str = "instructions?|prompts?|rules|directives?|guidelines|guardrails|constraints|policies|messages|context|commands|orders|programming|restrictions";
+
+/// Phrase patterns over [`normalize`]d text (words still separated by spaces).
 static OVERRIDE: LazyLock<RegexSet> = LazyLock::new(|| {
-    let verbs =
-        r"(?:ignore|disregard|forget|override|bypass|overrule|discard|drop|skip|abandon|neglect)";
-    let fillers = r"(?:(?:all|any|each|every|the|your|my|these|those|of|previous|prior|above|earlier|preceding|former|original|initial|existing|system|developer|safety|other)\b[\s,]*){0,5}";
-    let objects = r"(?:instructions?|prompts?|rules|directives?|guidelines|guardrails|constraints|policies|messages|context|commands|orders|programming|restrictions)";
     RegexSet::new([
-        format!(r"\b{verbs}\b[\s,:-]*{fillers}{objects}\b"),
+        format!(
+            r"\b(?:{OVERRIDE_VERBS})\b[\s,:-]*(?:(?:{OVERRIDE_FILLERS})\b[\s,]*){{0,6}}(?:{OVERRIDE_OBJECTS})\b"
+        ),
         r"\b(?:new|updated|real|actual|true)\s+(?:system\s+)?instructions?\s*:".to_string(),
         r"\byou\s+are\s+(?:now|no\s+longer)\b".to_string(),
         r"\b(?:from\s+now\s+on|henceforth)\b.{0,40}\b(?:you|assistant|ai)\b".to_string(),
@@ -210,15 +216,26 @@ static OVERRIDE: LazyLock<RegexSet> = LazyLock::new(|| {
     .expect("override patterns compile")
 });
 
-static OVERRIDE_SQUASHED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:ignore|disregard|forget|override|bypass)(?:all|any|the|your|of|my)*(?:previous|prior|above|earlier|preceding|system|original)(?:instructions?|prompts?|rules|directives?|guidelines)")
-        .expect("squashed pattern compiles")
+/// The same phrases over [`squash`]ed text (letters only, digits read as letters), which defeats
+/// `i g n o r e` spacing, `1gn0r3` digits and punctuation between letters.
+static OVERRIDE_SQUASHED: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        format!("(?:{OVERRIDE_VERBS})(?:{OVERRIDE_FILLERS}){{0,6}}(?:{OVERRIDE_OBJECTS})"),
+        "(?:new|updated|real|actual|true)(?:system)?instructions?(?:the|you|from|reveal)".to_string(),
+        "youare(?:now|nolonger)(?:dan|an|a|bound|free|the|in|unrestricted|jailbroken)".to_string(),
+        "(?:fromnowon|henceforth)(?:you|theassistant|theai)".to_string(),
+        "(?:act|behave|pretend|roleplay)(?:as|like|tobe)(?:an?)?(?:admin|administrator|root|system|developer|dan|unrestricted|jailbroken)".to_string(),
+        "(?:enter|enable|activate)(?:developer|god|admin|dan|jailbreak|debug)mode".to_string(),
+        "donot(?:follow|obey)(?:the|your|any)(?:previous|prior|system|original)".to_string(),
+    ])
+    .expect("squashed patterns compile")
 });
 
 static MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
         r"(?m)^[\s>*#\[(]*system\s*[:\]]",
-        r"<\s*/?\s*(?:system|sys|system_prompt|instructions?|assistant|user)\s*>",
+        // Not `<user>`: documentation writes URLs as `<user>:<password>@<host>`.
+        r"<\s*/?\s*(?:system|sys|system_prompt|instructions?|assistant)\s*>",
         r"<\|\s*(?:im_start|im_end|system|assistant|user|endoftext|eot_id|start_header_id)\s*\|>",
         r"\[/?(?:inst|sys)\]",
         r"<<\s*/?sys\s*>>",
@@ -271,7 +288,8 @@ static SECRETS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 
 /// `password = value` and kin; the value is checked against placeholders separately.
 static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)\b(?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?key|auth[_-]?token|access[_-]?token|token|password|passwd|pwd|private[_-]?key)\b['"]?\s*(?:=|:|=>)\s*['"]?([^\s'"<>,;]{6,})"#)
+    // Any identifier prefix (`db_password`, `AWS_SECRET_ACCESS_KEY`) counts as the same name.
+    Regex::new(r#"(?i)\b[a-z0-9_.-]*?(?:api[_-]?key|apikey|secret(?:[_-]?key)?|client[_-]?secret|access[_-]?key|auth[_-]?token|access[_-]?token|token|password|passwd|pwd|private[_-]?key)\b['"]?\s*(?:=|:|=>)\s*['"]?([^\s'"<>,;]{6,})"#)
         .expect("assignment pattern compiles")
 });
 
