@@ -189,8 +189,9 @@ impl Config {
         let matches = command.clone().try_get_matches().unwrap_or_else(|e| {
             if let Some(var) = env_var_of_error(&command, &e) {
                 let message = e.to_string();
-                let first = message.lines().next().unwrap_or_default();
-                eprintln!("error: {var}: {}", first.trim_start_matches("error: "));
+                let message = message.trim_start_matches("error: ");
+                let message = message.split("\n\nFor more information").next().unwrap_or_default();
+                eprintln!("error: {var}: {message}");
                 std::process::exit(2);
             }
             e.exit()
