@@ -190,7 +190,10 @@ impl Config {
             if let Some(var) = env_var_of_error(&command, &e) {
                 let message = e.to_string();
                 let message = message.trim_start_matches("error: ");
-                let message = message.split("\n\nFor more information").next().unwrap_or_default();
+                let message = message
+                    .split("\n\nFor more information")
+                    .next()
+                    .unwrap_or_default();
                 eprintln!("error: {var}: {message}");
                 std::process::exit(2);
             }
@@ -219,9 +222,6 @@ impl Config {
             has_key(&self.defectdojo_read_api_key) && has_key(&self.defectdojo_write_api_key);
         if !(has_key(&self.defectdojo_api_key) || split_keys) {
             return Err(StartupError("DEFECTDOJO_API_KEY is not set: set it to a DefectDojo API v2 key (or set both DEFECTDOJO_READ_API_KEY and DEFECTDOJO_WRITE_API_KEY)".into()));
-        }
-        if self.transport == Transport::Sse {
-            return Err(StartupError("FASTMCP_TRANSPORT=sse is not available in this release: use FASTMCP_TRANSPORT=streamable-http (every current MCP client speaks it)".into()));
         }
         for (var, set) in [
             ("AUDIT_LOG_SYSLOG", self.audit_log_syslog.is_some()),

@@ -12,4 +12,5 @@ pub mod http;
 pub mod pipeline;
 pub mod security;
 pub mod server;
+pub mod sse;
 pub mod tools;

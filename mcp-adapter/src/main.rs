@@ -2,11 +2,12 @@
 
 use mcp_adapter::audit::AuditLog;
 use mcp_adapter::config::{Config, StartupError, Transport};
-use mcp_adapter::http::{authenticate, AuthState};
+use mcp_adapter::http::{authenticate, check_host_and_origin, AuthState, HeaderPolicy};
 use mcp_adapter::pipeline::Security;
 use mcp_adapter::security::ratelimit::SlidingWindowLimiter;
 use mcp_adapter::security::roles::TokenTable;
 use mcp_adapter::server::DojoServer;
+use mcp_adapter::sse::{self, SseSessions};
 use mcp_adapter::tools::ToolContext;
 use rmcp::transport::streamable_http_server::{
     session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
@@ -14,6 +15,9 @@ use rmcp::transport::streamable_http_server::{
 use rmcp::ServiceExt;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Open SSE sessions allowed at once; each holds a task and two small channels.
+const MAX_SSE_SESSIONS: usize = 1024;
 
 fn main() -> std::process::ExitCode {
     // A missing .env is normal; a broken one is reported below by clap or the checks.
@@ -141,8 +145,9 @@ async fn run(config: Config) -> Result<(), StartupError> {
             let _ = running.waiting().await;
             Ok(())
         }
-        Transport::StreamableHttp => serve_http(config, tokens, security, new_context).await,
-        Transport::Sse => unreachable!("refused by Config::check"),
+        Transport::StreamableHttp | Transport::Sse => {
+            serve_http(config, tokens, security, new_context).await
+        }
     }
 }
 
@@ -168,26 +173,47 @@ async fn serve_http(
     if !matches!(config.host.as_str(), "0.0.0.0" | "::") {
         hosts.push(config.host.clone());
     }
-    let mcp_config = StreamableHttpServerConfig::default()
-        .with_allowed_hosts(hosts)
-        .with_allowed_origins(
-            config
-                .allowed_origins
-                .iter()
-                .filter(|o| !o.is_empty())
-                .cloned(),
-        )
-        .enforce_origin_validation();
-    let service: StreamableHttpService<DojoServer, LocalSessionManager> =
-        StreamableHttpService::new(
-            move || Ok(DojoServer::new(security.clone(), new_context())),
-            Default::default(),
-            mcp_config,
-        );
+    let origins: Vec<String> = config
+        .allowed_origins
+        .iter()
+        .filter(|o| !o.is_empty())
+        .cloned()
+        .collect();
+
+    let mcp = match config.transport {
+        Transport::Sse => {
+            let sessions = SseSessions::new(
+                Box::new(move |caller| {
+                    DojoServer::for_caller(security.clone(), new_context(), caller)
+                }),
+                MAX_SSE_SESSIONS,
+            );
+            sse::router(sessions)
+        }
+        _ => {
+            // rmcp checks Host and Origin again: a second line behind our own check.
+            let mcp_config = StreamableHttpServerConfig::default()
+                .with_allowed_hosts(hosts.clone())
+                .with_allowed_origins(origins.clone())
+                .enforce_origin_validation();
+            let service: StreamableHttpService<DojoServer, LocalSessionManager> =
+                StreamableHttpService::new(
+                    move || Ok(DojoServer::new(security.clone(), new_context())),
+                    Default::default(),
+                    mcp_config,
+                );
+            axum::Router::new().nest_service("/mcp", service)
+        }
+    };
     let auth = Arc::new(AuthState { tokens });
-    let app = axum::Router::new()
-        .nest_service("/mcp", service)
+    let policy = Arc::new(HeaderPolicy { hosts, origins });
+    // Layers run outermost first: time and size limits, then Host/Origin, then the token.
+    let app = mcp
         .layer(axum::middleware::from_fn_with_state(auth, authenticate))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            check_host_and_origin,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             config.max_body_bytes,
         ))
@@ -205,7 +231,12 @@ async fn serve_http(
     let local = listener
         .local_addr()
         .map_err(|e| StartupError(e.to_string()))?;
-    tracing::info!("listening on http://{local}/mcp");
+    let path = if config.transport == Transport::Sse {
+        "sse"
+    } else {
+        "mcp"
+    };
+    tracing::info!("listening on http://{local}/{path}");
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
         // Without NODELAY every streamed response waits ~40 ms for Nagle.

@@ -17,12 +17,39 @@ use std::sync::{Arc, LazyLock};
 pub struct DojoServer {
     security: Arc<Security>,
     ctx: Arc<ToolContext>,
+    /// The caller of the whole session, for transports that authenticate once per session (SSE).
+    session_caller: Option<Caller>,
 }
 
 impl DojoServer {
-    /// A server for one session.
+    /// A server for one session whose caller comes with each request (stdio, streamable HTTP).
     pub fn new(security: Arc<Security>, ctx: Arc<ToolContext>) -> Self {
-        DojoServer { security, ctx }
+        DojoServer {
+            security,
+            ctx,
+            session_caller: None,
+        }
+    }
+
+    /// A server for one session opened by `caller` (SSE).
+    pub fn for_caller(security: Arc<Security>, ctx: Arc<ToolContext>, caller: Caller) -> Self {
+        DojoServer {
+            security,
+            ctx,
+            session_caller: Some(caller),
+        }
+    }
+
+    /// The caller an HTTP middleware attached to this request, else the session's, else open
+    /// access (stdio).
+    fn caller_of(&self, context: &RequestContext<RoleServer>) -> Caller {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Caller>())
+            .or(self.session_caller.as_ref())
+            .cloned()
+            .unwrap_or(Caller::Open)
     }
 }
 
@@ -75,16 +102,6 @@ fn describe_tool(tool: &ToolDef) -> Tool {
     t
 }
 
-/// The caller an HTTP middleware attached to this request, or open access (stdio).
-fn caller_of(context: &RequestContext<RoleServer>) -> Caller {
-    context
-        .extensions
-        .get::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<Caller>())
-        .cloned()
-        .unwrap_or(Caller::Open)
-}
-
 impl ServerHandler for DojoServer {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
@@ -107,7 +124,7 @@ impl ServerHandler for DojoServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let caller = caller_of(&context);
+        let caller = self.caller_of(&context);
         // rmcp moves the request's `_meta` into the context; look in both places.
         let client_id = request
             .meta

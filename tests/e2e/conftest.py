@@ -43,12 +43,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def http_server(dojo, tmp_path):
+def start_server(dojo, tmp_path, transport):
     port = free_port()
     env = base_env(dojo.url)
     env.update({
-        "FASTMCP_TRANSPORT": "streamable-http",
+        "FASTMCP_TRANSPORT": transport,
         "FASTMCP_HOST": "127.0.0.1",
         "FASTMCP_PORT": str(port),
         "AUDIT_HMAC_KEY": "e2e-audit-key-0123456789abcdef",
@@ -67,6 +66,25 @@ def http_server(dojo, tmp_path):
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode())
             time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}/mcp", "audit": tmp_path / "audit.jsonl", "proc": proc}
-    proc.terminate()
-    proc.wait(timeout=10)
+    path = "sse" if transport == "sse" else "mcp"
+    return {"url": f"http://127.0.0.1:{port}/{path}", "base": f"http://127.0.0.1:{port}",
+            "audit": tmp_path / "audit.jsonl", "proc": proc}
+
+
+def stop_server(server):
+    server["proc"].terminate()
+    server["proc"].wait(timeout=10)
+
+
+@pytest.fixture
+def http_server(dojo, tmp_path):
+    server = start_server(dojo, tmp_path, "streamable-http")
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture
+def sse_server(dojo, tmp_path):
+    server = start_server(dojo, tmp_path, "sse")
+    yield server
+    stop_server(server)

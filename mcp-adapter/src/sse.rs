@@ -1,0 +1,174 @@
+//! The 2024-11-05 HTTP+SSE transport, for MCP clients that predate streamable HTTP.
+//!
+//! `GET /sse` opens an event stream. Its first event, `endpoint`, names the URL to POST
+//! JSON-RPC messages to (`/messages?session_id=<id>`); each POST is answered `202 Accepted` and
+//! the reply arrives on the stream as a `message` event. rmcp no longer ships this transport, so
+//! each connection is an rmcp service over a channel pair (rmcp's sink/stream transport).
+//!
+//! A session belongs to the caller who opened it: a POST with another caller's token is answered
+//! like an unknown session, so a leaked session id is useless without its token.
+
+use crate::security::roles::Caller;
+use crate::server::DojoServer;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use futures::channel::mpsc;
+use futures::{SinkExt, Stream, StreamExt};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::ServiceExt;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+/// Messages buffered per direction before a slow peer applies back-pressure.
+const CHANNEL_DEPTH: usize = 64;
+
+/// Builds the MCP server for a new session of `caller`.
+pub type ServerFactory = dyn Fn(Caller) -> DojoServer + Send + Sync;
+
+struct Session {
+    caller: Caller,
+    to_server: mpsc::Sender<ClientJsonRpcMessage>,
+}
+
+/// The open SSE sessions.
+pub struct SseSessions {
+    sessions: Mutex<HashMap<String, Session>>,
+    new_server: Box<ServerFactory>,
+    max_sessions: usize,
+}
+
+impl SseSessions {
+    /// Sessions served by `new_server`, at most `max_sessions` at once.
+    pub fn new(new_server: Box<ServerFactory>, max_sessions: usize) -> Arc<Self> {
+        Arc::new(SseSessions {
+            sessions: Mutex::new(HashMap::new()),
+            new_server,
+            max_sessions,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
+        // A panic elsewhere cannot leave the map half-written: every change is one insert/remove.
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many sessions are open.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `GET /sse` and `POST /messages`. Expects a [`Caller`] in the request extensions (the auth
+/// middleware puts it there).
+pub fn router(sessions: Arc<SseSessions>) -> Router {
+    Router::new()
+        .route("/sse", get(open_stream))
+        .route("/messages", post(post_message))
+        .route("/messages/", post(post_message))
+        .with_state(sessions)
+}
+
+/// Removes its session when the client's event stream goes away, which ends the rmcp service.
+struct SessionGuard {
+    id: String,
+    sessions: Arc<SseSessions>,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.sessions.lock().remove(&self.id);
+    }
+}
+
+async fn open_stream(
+    State(sessions): State<Arc<SseSessions>>,
+    Extension(caller): Extension<Caller>,
+) -> Response {
+    let id = hex::encode(rand::random::<[u8; 16]>());
+    let (to_server, from_client) = mpsc::channel::<ClientJsonRpcMessage>(CHANNEL_DEPTH);
+    let (to_client, from_server) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_DEPTH);
+    {
+        let mut open = sessions.lock();
+        if open.len() >= sessions.max_sessions {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many open SSE sessions",
+            )
+                .into_response();
+        }
+        open.insert(
+            id.clone(),
+            Session {
+                caller: caller.clone(),
+                to_server,
+            },
+        );
+    }
+    let server = (sessions.new_server)(caller);
+    tokio::spawn(async move {
+        match server.serve((to_client, from_client)).await {
+            Ok(running) => {
+                let _ = running.waiting().await;
+            }
+            Err(e) => tracing::debug!("SSE session ended before initialize: {e}"),
+        }
+    });
+    let guard = SessionGuard {
+        id: id.clone(),
+        sessions,
+    };
+    let endpoint = Event::default()
+        .event("endpoint")
+        .data(format!("/messages?session_id={id}"));
+    let messages = from_server.map(move |message| {
+        let _alive = &guard;
+        Ok::<_, Infallible>(message_event(&message))
+    });
+    let stream: std::pin::Pin<Box<dyn Stream<Item = Result<Event, Infallible>> + Send>> =
+        Box::pin(futures::stream::once(async { Ok(endpoint) }).chain(messages));
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
+}
+
+fn message_event(message: &ServerJsonRpcMessage) -> Event {
+    match serde_json::to_string(message) {
+        Ok(json) => Event::default().event("message").data(json),
+        Err(_) => Event::default().comment("unserializable message dropped"),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SessionQuery {
+    session_id: String,
+}
+
+async fn post_message(
+    State(sessions): State<Arc<SseSessions>>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<SessionQuery>,
+    Json(message): Json<ClientJsonRpcMessage>,
+) -> Response {
+    let sender = {
+        let open = sessions.lock();
+        match open.get(&query.session_id) {
+            Some(session) if session.caller == caller => session.to_server.clone(),
+            _ => return (StatusCode::NOT_FOUND, "unknown session").into_response(),
+        }
+    };
+    let mut sender = sender;
+    match sender.send(message).await {
+        Ok(()) => (StatusCode::ACCEPTED, "Accepted").into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "unknown session").into_response(),
+    }
+}
