@@ -47,7 +47,7 @@ impl Security {
         let validators = tools::TOOLS
             .iter()
             .map(|t| {
-                let schema = serde_json::to_value((t.input_schema)()).expect("schema serializes");
+                let schema = t.published_input_schema();
                 let validator = jsonschema::options()
                     .should_validate_formats(true)
                     .build(&schema)

@@ -72,7 +72,7 @@ fn output_schema(tool: &ToolDef) -> Value {
                 "count": {"type": "integer", "description": "Total matching objects"},
                 "limit": {"type": "integer"},
                 "offset": {"type": "integer"},
-                "next_offset": {"type": ["integer", "null"], "description": "Offset of the next page; null on the last page"},
+                "next_offset": {"anyOf": [{"type": "integer"}, {"type": "null"}], "description": "Offset of the next page; null on the last page"},
                 "next_page": {"type": "string"},
                 "results": {"type": "array", "items": {"type": "object"}}
             },
@@ -84,12 +84,7 @@ fn output_schema(tool: &ToolDef) -> Value {
 }
 
 fn describe_tool(tool: &ToolDef) -> Tool {
-    let mut input = serde_json::to_value((tool.input_schema)()).unwrap_or_default();
-    if let Some(obj) = input.as_object_mut() {
-        // Clients show the tool title; the schema's own title is the Rust type's name.
-        obj.remove("title");
-        obj.remove("$schema");
-    }
+    let input = tool.published_input_schema();
     let annotations = ToolAnnotations::with_title(tool.title)
         .read_only(tool.effect == Effect::Read)
         .destructive(tool.effect == Effect::Destructive)

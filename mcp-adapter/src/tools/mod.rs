@@ -57,6 +57,59 @@ pub struct ToolDef {
     pub run: Runner,
 }
 
+impl ToolDef {
+    /// The input schema as published in tools/list and enforced before a call: schemars' output
+    /// without its Rust type name, and with nullable types spelled portably (below).
+    pub fn published_input_schema(&self) -> serde_json::Value {
+        let mut schema = serde_json::to_value((self.input_schema)()).unwrap_or_default();
+        if let Some(obj) = schema.as_object_mut() {
+            obj.remove("title");
+            obj.remove("$schema");
+        }
+        split_nullable_types(&mut schema);
+        schema
+    }
+}
+
+/// Rewrites `{"type": ["integer", "null"], "minimum": 1}` as
+/// `{"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}`, the spelling the Python
+/// server publishes: clients that map schemas onto a single-`type` dialect (Gemini's OpenAPI
+/// subset) reject type arrays. Annotations (description, default, title) stay outside.
+fn split_nullable_types(value: &mut serde_json::Value) {
+    use serde_json::{json, Map, Value};
+    match value {
+        Value::Object(map) => {
+            map.values_mut().for_each(split_nullable_types);
+            let Some(Value::Array(types)) = map.get("type") else {
+                return;
+            };
+            if !types.contains(&json!("null")) {
+                return;
+            }
+            let others: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+            let mut branch = Map::new();
+            let outside = ["description", "default", "title", "examples", "deprecated"];
+            for (key, v) in std::mem::take(map) {
+                if outside.contains(&key.as_str()) {
+                    map.insert(key, v);
+                } else if key != "type" {
+                    branch.insert(key, v);
+                }
+            }
+            branch.insert(
+                "type".into(),
+                match others.as_slice() {
+                    [one] => one.clone(),
+                    _ => Value::Array(others),
+                },
+            );
+            map.insert("anyOf".into(), json!([branch, {"type": "null"}]));
+        }
+        Value::Array(items) => items.iter_mut().for_each(split_nullable_types),
+        _ => {}
+    }
+}
+
 macro_rules! tool {
     ($name:literal, $title:literal, $perm:ident, $effect:ident, $paged:literal, $args:ty, $handler:path, $desc:literal) => {
         ToolDef {
@@ -138,6 +191,22 @@ pub static TOOLS: LazyLock<Vec<ToolDef>> = LazyLock::new(|| {
 /// Looks a tool up by name.
 pub fn find(name: &str) -> Option<&'static ToolDef> {
     TOOLS.iter().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod schema_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nullable_types_become_any_of() {
+        let mut v = json!({"properties": {"n": {"type": ["integer", "null"], "minimum": 1, "description": "d"}}});
+        split_nullable_types(&mut v);
+        assert_eq!(
+            v,
+            json!({"properties": {"n": {"description": "d", "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}}})
+        );
+    }
 }
 
 #[cfg(test)]
