@@ -32,6 +32,15 @@ fn parse_positive(s: &str) -> Result<i64, String> {
     }
 }
 
+fn parse_positive_secs(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n > 0.0 && n.is_finite() && n <= 86_400.0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
 fn parse_count(s: &str) -> Result<usize, String> {
     s.trim()
         .parse::<usize>()
@@ -40,7 +49,13 @@ fn parse_count(s: &str) -> Result<usize, String> {
 
 /// MCP server for DefectDojo.
 #[derive(Debug, Parser)]
-#[command(name = "mcp-defectdojo", version, about, long_about = None)]
+#[command(
+    name = "mcp-defectdojo",
+    version,
+    about,
+    long_about = None,
+    after_help = "Check an audit log: mcp-defectdojo audit verify <file>... (see mcp-defectdojo audit verify --help)"
+)]
 pub struct Config {
     /// DefectDojo base URL (https unless ALLOW_INSECURE_HTTP=true).
     #[arg(long, env = "DEFECTDOJO_URL")]
@@ -143,12 +158,26 @@ pub struct Config {
     /// Records per HTTPS batch.
     #[arg(long, env = "AUDIT_LOG_HTTPS_BATCH_SIZE", default_value = "10", value_parser = parse_positive)]
     pub audit_log_https_batch_size: i64,
-    /// Seconds between HTTPS flushes.
-    #[arg(long, env = "AUDIT_LOG_HTTPS_FLUSH_SECS", default_value = "5", value_parser = parse_positive)]
-    pub audit_log_https_flush_secs: i64,
+    /// Seconds a partial HTTPS batch may wait before it is sent.
+    #[arg(long, env = "AUDIT_LOG_HTTPS_FLUSH_SECS", default_value = "5", value_parser = parse_positive_secs)]
+    pub audit_log_https_flush_secs: f64,
     /// CA for the HTTPS audit endpoint.
     #[arg(long, env = "AUDIT_LOG_HTTPS_CA")]
     pub audit_log_https_ca: Option<PathBuf>,
+
+    /// Where forwarders spool records they could not deliver yet (one directory per server
+    /// process). Default: `audit-spool` beside AUDIT_LOG_FILE, else in the working directory.
+    #[arg(long, env = "AUDIT_SPOOL_DIR")]
+    pub audit_spool_dir: Option<PathBuf>,
+    /// Largest backlog per forwarder spool, bytes; past it records are dropped (and the drop recorded).
+    #[arg(long, env = "AUDIT_SPOOL_MAX_BYTES", default_value = "104857600", value_parser = parse_count)]
+    pub audit_spool_max_bytes: usize,
+    /// Seconds the forwarder circuit breaker stays open after 3 consecutive failures.
+    #[arg(long, env = "AUDIT_FORWARD_BREAKER_SECS", default_value = "30", value_parser = parse_positive_secs)]
+    pub audit_forward_breaker_secs: f64,
+    /// Pause before retrying a failed delivery once, milliseconds.
+    #[arg(long, env = "AUDIT_FORWARD_RETRY_MS", default_value = "1000", value_parser = parse_count)]
+    pub audit_forward_retry_ms: usize,
 
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
@@ -222,15 +251,6 @@ impl Config {
             has_key(&self.defectdojo_read_api_key) && has_key(&self.defectdojo_write_api_key);
         if !(has_key(&self.defectdojo_api_key) || split_keys) {
             return Err(StartupError("DEFECTDOJO_API_KEY is not set: set it to a DefectDojo API v2 key (or set both DEFECTDOJO_READ_API_KEY and DEFECTDOJO_WRITE_API_KEY)".into()));
-        }
-        for (var, set) in [
-            ("AUDIT_LOG_SYSLOG", self.audit_log_syslog.is_some()),
-            ("AUDIT_LOG_HTTPS_URL", self.audit_log_https_url.is_some()),
-        ] {
-            if set {
-                // Refuse rather than silently drop records an operator expects in their SIEM.
-                return Err(StartupError(format!("{var} is set, but SIEM forwarding is not available in this release: unset it and ship AUDIT_LOG_FILE with your log collector")));
-            }
         }
         if self.is_network() {
             if !tokens_configured {

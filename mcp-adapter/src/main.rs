@@ -1,6 +1,5 @@
 //! `mcp-defectdojo`: the MCP server for DefectDojo.
 
-use mcp_adapter::audit::AuditLog;
 use mcp_adapter::config::{Config, StartupError, Transport};
 use mcp_adapter::http::{authenticate, check_host_and_origin, AuthState, HeaderPolicy};
 use mcp_adapter::pipeline::Security;
@@ -16,12 +15,18 @@ use rmcp::ServiceExt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long shutdown waits for the audit forwarders.
+const AUDIT_CLOSE_GRACE: Duration = Duration::from_secs(5);
+
 /// Open SSE sessions allowed at once; each holds a task and two small channels.
 const MAX_SSE_SESSIONS: usize = 1024;
 
 fn main() -> std::process::ExitCode {
     // A missing .env is normal; a broken one is reported below by clap or the checks.
     let _ = dotenvy::dotenv();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "audit") {
+        return mcp_adapter::audit::cli::run(std::env::args_os().skip(1));
+    }
     let config = Config::from_env_and_args();
     init_logging(&config.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -108,8 +113,7 @@ async fn run(config: Config) -> Result<(), StartupError> {
         StartupError(format!("DEFECTDOJO_URL / API keys: {e}{hint}"))
     })?;
 
-    let audit = AuditLog::new(audit_key(&config), config.audit_log_file.clone())
-        .map_err(|e| StartupError(format!("AUDIT_LOG_FILE: cannot open: {}", e.kind())))?;
+    let audit = mcp_adapter::audit::setup::start(&config, audit_key(&config))?;
     let security = Arc::new(Security::new(
         SlidingWindowLimiter::new(
             config.mutation_rate_limit,
@@ -117,7 +121,7 @@ async fn run(config: Config) -> Result<(), StartupError> {
             Duration::from_secs(config.mutation_rate_window as u64),
         ),
         config.untrusted_content_wrapping,
-        Arc::new(audit),
+        audit.clone(),
     ));
     let new_context = {
         let dojo = dojo.clone();
@@ -135,7 +139,7 @@ async fn run(config: Config) -> Result<(), StartupError> {
         }
     };
 
-    match config.transport {
+    let served = match config.transport {
         Transport::Stdio => {
             let server = DojoServer::new(security, new_context());
             let running = server
@@ -148,7 +152,10 @@ async fn run(config: Config) -> Result<(), StartupError> {
         Transport::StreamableHttp | Transport::Sse => {
             serve_http(config, tokens, security, new_context).await
         }
-    }
+    };
+    // Give the SIEM forwarders a moment to deliver; what they cannot stays spooled.
+    audit.close(AUDIT_CLOSE_GRACE).await;
+    served
 }
 
 async fn serve_http(
@@ -243,9 +250,21 @@ async fn serve_http(
         let _ = tcp.set_nodelay(true);
     });
     axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| StartupError(format!("HTTP server stopped: {e}")))
+}
+
+/// Ctrl-C or SIGTERM (what service managers and container runtimes send).
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async {
+            match term.as_mut() {
+                Some(t) => { t.recv().await; }
+                None => std::future::pending::<()>().await,
+            }
+        } => {}
+    }
 }

@@ -165,7 +165,10 @@ def test_audit_chain_over_http(dojo, http_server):
         await session.call_tool("create_product", {"name": "x", "description": "y", "prod_type_id": 1})
 
     anyio.run(with_http, http_server["url"], TOKENS["writer"], body)
-    lines = [json.loads(l) for l in http_server["audit"].read_text().splitlines() if l.strip()]
+    records = [json.loads(l) for l in http_server["audit"].read_text().splitlines() if l.strip()]
+    assert records[0]["event_type"] == "lifecycle" and records[0]["detail"]["chain_event"] == "chain_start"
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    lines = records[1:]
     assert [l["tool"] for l in lines] == ["get_finding", "close_finding", "create_product"]
     assert lines[1]["findings_read_before_mutation"] == [1]
     assert lines[1]["caller_id"] == "e2e-client" and lines[1]["authenticated_caller_id"] == "writer"
@@ -174,6 +177,8 @@ def test_audit_chain_over_http(dojo, http_server):
     for line in http_server["audit"].read_text().splitlines():
         record = json.loads(line)
         mac = record.pop("integrity_hmac")
+        assert record["prev_hmac"] == prev
+        # The canonical bytes: the line without its trailing integrity_hmac field (README, "Audit trail").
         body_json = line[: line.rindex(',"integrity_hmac"')] + "}"
         expect = hmac.new(b"e2e-audit-key-0123456789abcdef", (prev + "|" + body_json).encode(), hashlib.sha256).hexdigest()
         assert mac == expect

@@ -2,6 +2,8 @@
 //! double (wiremock answering with the recorded exchanges) and the cases in `e2e/cases.json`.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod sinks;
+
 use base64::Engine;
 use serde_json::Value;
 use std::path::{Path, PathBuf};

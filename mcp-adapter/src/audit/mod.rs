@@ -1,0 +1,265 @@
+//! The audit trail: one record per tool call (allowed or denied), chained with HMAC-SHA256 so
+//! any edit, deletion, insertion, reordering or truncation shows, written to stderr (through
+//! `tracing`, target `audit`), to `AUDIT_LOG_FILE`, and forwarded to syslog and/or HTTPS.
+//!
+//! [`chain`] defines the canonical bytes and the MAC; [`verify`] checks a log; [`file`],
+//! [`spool`], [`forward`], [`syslog`] and [`https`] are the sinks.
+
+pub mod chain;
+pub mod cli;
+pub mod file;
+pub mod forward;
+pub mod https;
+pub mod setup;
+pub mod spool;
+pub mod syslog;
+pub mod tls;
+pub mod verify;
+
+use forward::{DropReport, ForwarderHandle};
+use serde::Serialize;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// One audit record of a tool call. Field names follow the Python server.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditRecord {
+    /// RFC 3339 time the call ended.
+    pub timestamp: String,
+    /// `tool_call`, `tool_denied`, `rate_limited`, `input_rejected`.
+    pub event_type: &'static str,
+    /// `success`, `error` or `denied`.
+    pub outcome: &'static str,
+    /// The tool's name as called.
+    pub tool: String,
+    /// Trusted: who the token belongs to.
+    pub authenticated_caller_id: String,
+    /// Untrusted: what the client says it is (`_meta.client_id`).
+    pub caller_id: Option<String>,
+    /// The JSON-RPC request id.
+    pub request_id: String,
+    /// Wall time of the call in milliseconds.
+    pub duration_ms: f64,
+    /// Arguments with long text and file content cut.
+    pub arguments: Value,
+    /// For mutations: finding ids this session read before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub findings_read_before_mutation: Option<Vec<i64>>,
+    /// Why it failed or was denied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A record about the audit trail itself: chain start, records lost to a full spool.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditNotice {
+    /// RFC 3339 time.
+    pub timestamp: String,
+    /// `lifecycle` or `audit_records_dropped`.
+    pub event_type: &'static str,
+    /// `success` or `error`.
+    pub outcome: &'static str,
+    /// What happened, with its numbers.
+    pub detail: Value,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The chain envelope: `seq` first (so a line's position is readable at a glance), the record's
+/// own fields, then the MAC it follows.
+#[derive(Serialize)]
+struct Envelope<'a, T: Serialize> {
+    seq: u64,
+    #[serde(flatten)]
+    body: &'a T,
+    prev_hmac: &'a str,
+}
+
+struct ChainState {
+    seq: u64,
+    prev_mac: String,
+    file: Option<file::FileSink>,
+    forwarders: Vec<ForwarderHandle>,
+}
+
+/// The audit log: appends chained records to every sink, in one order.
+pub struct AuditLog {
+    key: Vec<u8>,
+    resumed: bool,
+    state: Mutex<ChainState>,
+}
+
+impl AuditLog {
+    /// An audit log keyed by `key`, appending to `file` if given and resuming its chain (from
+    /// the file's last record, or its head anchor after a rotation).
+    pub fn new(key: Vec<u8>, file: Option<PathBuf>) -> std::io::Result<AuditLog> {
+        let (seq, prev_mac) = file.as_deref().map(file::resume_point).unwrap_or_default();
+        let file = file.map(file::FileSink::open).transpose()?;
+        Ok(AuditLog {
+            key,
+            resumed: seq > 0,
+            state: Mutex::new(ChainState {
+                seq,
+                prev_mac,
+                file,
+                forwarders: Vec::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ChainState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends every later record to `forwarder` as well.
+    pub fn attach(&self, forwarder: ForwarderHandle) {
+        self.lock().forwarders.push(forwarder);
+    }
+
+    /// Appends any record to the chain and every sink; returns the line written.
+    pub fn append<T: Serialize>(&self, body: &T) -> String {
+        let mut state = self.lock();
+        let seq = state.seq + 1;
+        let envelope = Envelope {
+            seq,
+            body,
+            prev_hmac: &state.prev_mac,
+        };
+        let canonical = serde_json::to_string(&envelope).unwrap_or_default();
+        let mac = chain::mac(&self.key, &state.prev_mac, &canonical);
+        let line = chain::seal(&canonical, &mac);
+        if let Some(file) = state.file.as_mut() {
+            let written = file
+                .append(&line)
+                .and_then(|()| file.write_head(&chain::Head::new(&self.key, seq, &mac)));
+            if let Err(e) = written {
+                tracing::error!(target: "audit_forward", event_type = "audit_forward_failure", forwarder = "file", reason = %e.kind(), "audit file write failed");
+            }
+        }
+        for forwarder in &state.forwarders {
+            forwarder.send(&line);
+        }
+        state.seq = seq;
+        state.prev_mac = mac;
+        drop(state);
+        tracing::info!(target: "audit", "{line}");
+        line
+    }
+
+    /// Records one tool call.
+    pub fn record(&self, record: &AuditRecord) {
+        self.append(record);
+    }
+
+    /// Records that the chain (re)started, and whether it continues an earlier run's.
+    pub fn record_chain_start(&self) {
+        self.append(&AuditNotice {
+            timestamp: now(),
+            event_type: "lifecycle",
+            outcome: "success",
+            detail: serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed}),
+        });
+    }
+
+    /// Records that a forwarder dropped records because its spool was full.
+    pub fn record_drop(&self, report: &DropReport) {
+        self.append(&AuditNotice {
+            timestamp: now(),
+            event_type: "audit_records_dropped",
+            outcome: "error",
+            detail: serde_json::json!({
+                "forwarder": report.forwarder,
+                "dropped": report.dropped,
+                "first_seq": report.first_seq,
+                "last_seq": report.last_seq,
+            }),
+        });
+    }
+
+    /// Stops the forwarders, giving each up to `grace` to deliver what is spooled; logs their
+    /// counters.
+    pub async fn close(&self, grace: std::time::Duration) {
+        let forwarders = std::mem::take(&mut self.lock().forwarders);
+        for forwarder in forwarders {
+            let stats = forwarder.stats().clone();
+            forwarder.close(grace).await;
+            use std::sync::atomic::Ordering::Relaxed;
+            tracing::info!(target: "audit_forward", delivered = stats.delivered.load(Relaxed), dropped = stats.dropped.load(Relaxed), failures = stats.failures.load(Relaxed), breaker_opened = stats.breaker_opened.load(Relaxed), "audit forwarder stopped");
+        }
+    }
+}
+
+/// Copies arguments for the audit record with file content dropped and long strings cut.
+pub fn sanitize_arguments(args: &Value) -> Value {
+    match args {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if k == "file" {
+                        Value::String(format!("<{} base64 chars>", v.as_str().map_or(0, str::len)))
+                    } else {
+                        sanitize_arguments(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(sanitize_arguments).collect()),
+        Value::String(s) if s.chars().count() > 200 => {
+            Value::String(format!("{}…", s.chars().take(200).collect::<String>()))
+        }
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_chain_resume_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let notice = |n: i64| AuditNotice {
+            timestamp: now(),
+            event_type: "lifecycle",
+            outcome: "success",
+            detail: serde_json::json!({ "n": n }),
+        };
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        let first = log.append(&notice(1));
+        assert!(first.starts_with(r#"{"seq":1,"timestamp":"#), "{first}");
+        assert!(first.contains(r#""prev_hmac":"","integrity_hmac":""#));
+        log.append(&notice(2));
+        drop(log);
+        // A restart continues the same chain.
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        assert!(log.append(&notice(3)).starts_with(r#"{"seq":3,"#));
+        let report = verify::verify(
+            b"k",
+            std::slice::from_ref(&path),
+            verify::TailCheck::Head(chain::head_path(&path)),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                report.records,
+                report.first_seq,
+                report.last_seq,
+                report.tail_anchored
+            ),
+            (3, 1, 3, true)
+        );
+        assert!(verify::verify(b"wrong", &[path], verify::TailCheck::Skip).is_err());
+    }
+
+    #[test]
+    fn file_content_is_not_logged() {
+        let v = sanitize_arguments(&serde_json::json!({"file": "QUJD", "title": "x".repeat(500)}));
+        assert_eq!(v["file"], "<4 base64 chars>");
+        assert!(v["title"].as_str().unwrap().chars().count() <= 201);
+    }
+}

@@ -1,0 +1,182 @@
+//! A bounded on-disk FIFO of audit lines for one forwarder: every record bound for a SIEM is
+//! appended here first and removed only once the SIEM has taken it, so an outage, an open circuit
+//! breaker or a restart loses nothing. When the spool is full the newest record is dropped (and
+//! the caller records the drop).
+//!
+//! Files: `<name>.spool` (JSON lines) and `<name>.spool.offset` (decimal byte offset of the first
+//! undelivered line, replaced atomically).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// One forwarder's spool.
+pub struct Spool {
+    path: PathBuf,
+    offset_path: PathBuf,
+    file: File,
+    len: u64,
+    offset: u64,
+    max_bytes: u64,
+}
+
+impl Spool {
+    /// Opens the spool `name` in `dir` (created if needed), keeping what an earlier run left.
+    pub fn open(dir: &Path, name: &str, max_bytes: u64) -> std::io::Result<Spool> {
+        std::fs::create_dir_all(dir)?;
+        let path = dir.join(format!("{name}.spool"));
+        let offset_path = dir.join(format!("{name}.spool.offset"));
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        let len = file.metadata()?.len();
+        let offset = std::fs::read_to_string(&offset_path)
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok())
+            .filter(|o| *o <= len)
+            .unwrap_or(0);
+        Ok(Spool {
+            path,
+            offset_path,
+            file,
+            len,
+            offset,
+            max_bytes,
+        })
+    }
+
+    /// Bytes waiting to be delivered.
+    pub fn pending_bytes(&self) -> u64 {
+        self.len - self.offset
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.pending_bytes() == 0
+    }
+
+    /// Appends `line`; `Ok(false)` when the spool is full and the line was dropped.
+    pub fn append(&mut self, line: &str) -> std::io::Result<bool> {
+        let size = line.len() as u64 + 1;
+        if self.pending_bytes() + size > self.max_bytes {
+            return Ok(false);
+        }
+        if self.len + size > self.max_bytes.saturating_mul(2) {
+            self.compact()?;
+        }
+        let mut buf = Vec::with_capacity(line.len() + 1);
+        buf.extend_from_slice(line.as_bytes());
+        buf.push(b'\n');
+        self.file.write_all(&buf)?;
+        self.len += size;
+        Ok(true)
+    }
+
+    /// Up to `max_lines` of the oldest undelivered lines, and their size in bytes.
+    pub fn peek(&mut self, max_lines: usize) -> std::io::Result<(Vec<String>, u64)> {
+        if self.is_empty() || max_lines == 0 {
+            return Ok((Vec::new(), 0));
+        }
+        let want = self.pending_bytes().min(4 * 1024 * 1024);
+        let mut buf = vec![0u8; want as usize];
+        let mut reader = &self.file;
+        reader.seek(SeekFrom::Start(self.offset))?;
+        reader.read_exact(&mut buf)?;
+        let mut lines = Vec::new();
+        let mut used = 0u64;
+        for chunk in buf.split_inclusive(|b| *b == b'\n') {
+            if lines.len() == max_lines || chunk.last() != Some(&b'\n') {
+                break;
+            }
+            used += chunk.len() as u64;
+            lines.push(String::from_utf8_lossy(&chunk[..chunk.len() - 1]).into_owned());
+        }
+        Ok((lines, used))
+    }
+
+    /// Marks `bytes` (from [`Spool::peek`]) as delivered; empties the files once all is.
+    pub fn consume(&mut self, bytes: u64) -> std::io::Result<()> {
+        self.offset = (self.offset + bytes).min(self.len);
+        if self.is_empty() {
+            self.file.set_len(0)?;
+            self.len = 0;
+            self.offset = 0;
+        }
+        self.save_offset()
+    }
+
+    fn save_offset(&self) -> std::io::Result<()> {
+        let tmp = self.offset_path.with_extension("offset.tmp");
+        std::fs::write(&tmp, self.offset.to_string())?;
+        std::fs::rename(&tmp, &self.offset_path)
+    }
+
+    /// Rewrites the spool without its delivered head, so it never grows past twice its bound.
+    fn compact(&mut self) -> std::io::Result<()> {
+        let mut rest = Vec::with_capacity(self.pending_bytes() as usize);
+        let mut reader = &self.file;
+        reader.seek(SeekFrom::Start(self.offset))?;
+        reader.read_to_end(&mut rest)?;
+        let tmp = self.path.with_extension("spool.tmp");
+        std::fs::write(&tmp, &rest)?;
+        std::fs::rename(&tmp, &self.path)?;
+        self.file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&self.path)?;
+        self.len = rest.len() as u64;
+        self.offset = 0;
+        self.save_offset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fifo_bounded_and_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), "s", 20).unwrap();
+        assert!(spool.append("aaaa").unwrap());
+        assert!(spool.append("bbbb").unwrap());
+        assert!(spool.append("cccc").unwrap());
+        assert!(spool.append("dddd").unwrap());
+        assert!(!spool.append("eeee").unwrap(), "full: 20 bytes pending");
+        let (lines, bytes) = spool.peek(2).unwrap();
+        assert_eq!(lines, ["aaaa", "bbbb"]);
+        spool.consume(bytes).unwrap();
+        drop(spool);
+
+        // A restart resumes after what was delivered.
+        let mut spool = Spool::open(dir.path(), "s", 20).unwrap();
+        assert!(spool.append("ffff").unwrap());
+        let (lines, bytes) = spool.peek(10).unwrap();
+        assert_eq!(lines, ["cccc", "dddd", "ffff"]);
+        spool.consume(bytes).unwrap();
+        assert!(spool.is_empty());
+        assert_eq!(
+            std::fs::metadata(dir.path().join("s.spool")).unwrap().len(),
+            0
+        );
+    }
+
+    #[test]
+    fn compaction_keeps_order_and_bounds_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // Room for two 5-byte lines; one always stays undelivered, so only compaction keeps
+        // the file from growing.
+        let mut spool = Spool::open(dir.path(), "s", 10).unwrap();
+        assert!(spool.append("0000").unwrap());
+        for i in 1..50 {
+            assert!(spool.append(&format!("{i:04}")).unwrap());
+            let (lines, bytes) = spool.peek(1).unwrap();
+            assert_eq!(lines, [format!("{:04}", i - 1)]);
+            spool.consume(bytes).unwrap();
+        }
+        assert!(std::fs::metadata(dir.path().join("s.spool")).unwrap().len() <= 20);
+        assert_eq!(spool.peek(5).unwrap().0, ["0049"]);
+    }
+}
