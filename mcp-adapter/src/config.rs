@@ -97,6 +97,10 @@ pub struct Config {
     /// Origin header values accepted on HTTP, comma-separated. Requests with another Origin get 403.
     #[arg(long, env = "MCP_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Stateless streamable HTTP (no MCP session; plain JSON answers), for replicas behind a load
+    /// balancer without sticky sessions.
+    #[arg(long, env = "MCP_HTTP_STATELESS", default_value = "false", value_parser = parse_switch)]
+    pub http_stateless: bool,
     /// Largest HTTP request body, bytes.
     #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value = "73400320", value_parser = parse_count)]
     pub max_body_bytes: usize,
@@ -120,6 +124,10 @@ pub struct Config {
     /// Mutations per window shared by unauthenticated callers.
     #[arg(long, env = "OPEN_ACCESS_MUTATION_RATE_LIMIT", default_value = "10", value_parser = parse_count)]
     pub open_access_mutation_rate_limit: usize,
+    /// Share the mutation limit between replicas through this Redis (`redis://[:password@]host:port/db`,
+    /// or `rediss://` for TLS). Unset: each process limits on its own.
+    #[arg(long, env = "RATE_LIMIT_REDIS_URL", hide_env_values = true)]
+    pub rate_limit_redis_url: Option<String>,
     /// Rate-limit window, seconds.
     #[arg(long, env = "MUTATION_RATE_WINDOW", default_value = "60", value_parser = parse_positive)]
     pub mutation_rate_window: i64,

@@ -3,7 +3,8 @@
 use mcp_adapter::config::{Config, StartupError, Transport};
 use mcp_adapter::http::{authenticate, check_host_and_origin, AuthState, HeaderPolicy};
 use mcp_adapter::pipeline::Security;
-use mcp_adapter::security::ratelimit::SlidingWindowLimiter;
+use mcp_adapter::security::ratelimit::{MutationLimiter, SlidingWindowLimiter};
+use mcp_adapter::security::redis_limiter::RedisLimiter;
 use mcp_adapter::security::roles::TokenTable;
 use mcp_adapter::server::DojoServer;
 use mcp_adapter::sse::{self, SseSessions};
@@ -114,12 +115,30 @@ async fn run(config: Config) -> Result<(), StartupError> {
     })?;
 
     let audit = mcp_adapter::audit::setup::start(&config, audit_key(&config))?;
-    let security = Arc::new(Security::new(
-        SlidingWindowLimiter::new(
+    let window = Duration::from_secs(config.mutation_rate_window as u64);
+    let limiter = match config
+        .rate_limit_redis_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => MutationLimiter::Shared(
+            RedisLimiter::connect(
+                url,
+                config.mutation_rate_limit,
+                config.open_access_mutation_rate_limit,
+                window,
+            )
+            .await
+            .map_err(|e| StartupError(format!("RATE_LIMIT_REDIS_URL: {e}")))?,
+        ),
+        None => MutationLimiter::Local(SlidingWindowLimiter::new(
             config.mutation_rate_limit,
             config.open_access_mutation_rate_limit,
-            Duration::from_secs(config.mutation_rate_window as u64),
-        ),
+            window,
+        )),
+    };
+    let security = Arc::new(Security::new(
+        limiter,
         config.untrusted_content_wrapping,
         audit.clone(),
     ));
@@ -200,6 +219,8 @@ async fn serve_http(
         _ => {
             // rmcp checks Host and Origin again: a second line behind our own check.
             let mcp_config = StreamableHttpServerConfig::default()
+                .with_legacy_session_mode(!config.http_stateless)
+                .with_json_response(config.http_stateless)
                 .with_allowed_hosts(hosts.clone())
                 .with_allowed_origins(origins.clone())
                 .enforce_origin_validation();

@@ -4,7 +4,7 @@
 use crate::audit::{sanitize_arguments, AuditLog, AuditRecord};
 use crate::security::content::{self, Refusal};
 use crate::security::errors::describe;
-use crate::security::ratelimit::{SlidingWindowLimiter, OPEN_ACCESS_KEY};
+use crate::security::ratelimit::{LimitRefusal, MutationLimiter, OPEN_ACCESS_KEY};
 use crate::security::roles::Caller;
 use crate::tools::{self, ToolContext, ToolDef, ToolFailure};
 use rmcp::model::{CallToolResult, ContentBlock};
@@ -33,7 +33,7 @@ const WRITTEN_TEXT: &[&str] = &[
 /// Security settings shared by every session.
 pub struct Security {
     /// Mutation limiter.
-    pub limiter: SlidingWindowLimiter,
+    pub limiter: MutationLimiter,
     /// Whether read results are wrapped (`UNTRUSTED_CONTENT_WRAPPING`).
     pub wrap_untrusted: bool,
     /// The audit trail.
@@ -43,7 +43,7 @@ pub struct Security {
 
 impl Security {
     /// Compiles every tool's input schema once.
-    pub fn new(limiter: SlidingWindowLimiter, wrap_untrusted: bool, audit: Arc<AuditLog>) -> Self {
+    pub fn new(limiter: MutationLimiter, wrap_untrusted: bool, audit: Arc<AuditLog>) -> Self {
         let validators = tools::TOOLS
             .iter()
             .map(|t| {
@@ -103,7 +103,9 @@ pub async fn run(
             event_type: "input_rejected",
             message: format!("unknown tool `{}`", call.name),
         }),
-        Some(tool) => admit(security, tool, caller, &arguments).map(|()| tool),
+        Some(tool) => admit(security, tool, caller, &arguments)
+            .await
+            .map(|()| tool),
     };
     let (result, event_type, outcome_name, reason) = match outcome {
         Err(denial) => (
@@ -149,7 +151,7 @@ pub async fn run(
 }
 
 /// Every check before the tool runs. Nothing reaches DefectDojo unless all pass.
-fn admit(
+async fn admit(
     security: &Security,
     tool: &ToolDef,
     caller: &Caller,
@@ -176,14 +178,23 @@ fn admit(
             Caller::Authenticated { id, .. } => id.as_str(),
             Caller::Open => OPEN_ACCESS_KEY,
         };
-        if let Err(limited) = security.limiter.check(key) {
-            return Err(Denial {
+        match security.limiter.check(key).await {
+            Ok(()) => {}
+            Err(LimitRefusal::Limited(limited)) => {
+                return Err(Denial {
+                    event_type: "rate_limited",
+                    message: format!(
+                        "rate limit exceeded — retry after {}s",
+                        limited.retry_after_secs
+                    ),
+                })
+            }
+            Err(LimitRefusal::Unavailable) => return Err(Denial {
                 event_type: "rate_limited",
-                message: format!(
-                    "rate limit exceeded — retry after {}s",
-                    limited.retry_after_secs
-                ),
-            });
+                message:
+                    "rate limiter unavailable — mutations are refused until it is back; retry later"
+                        .into(),
+            }),
         }
     }
     Ok(())

@@ -2,4 +2,5 @@
 pub mod content;
 pub mod errors;
 pub mod ratelimit;
+pub mod redis_limiter;
 pub mod roles;

@@ -20,6 +20,33 @@ pub struct RateLimited {
     pub retry_after_secs: u64,
 }
 
+/// Why a mutation was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitRefusal {
+    /// The caller is over the limit.
+    Limited(RateLimited),
+    /// The shared limit store did not answer: refuse rather than let mutations through unlimited.
+    Unavailable,
+}
+
+/// The mutation limiter: in memory (one process), or in Redis (shared by every replica).
+pub enum MutationLimiter {
+    /// This process only.
+    Local(SlidingWindowLimiter),
+    /// Every replica that points at the same Redis.
+    Shared(super::redis_limiter::RedisLimiter),
+}
+
+impl MutationLimiter {
+    /// Admits one mutation for `key` now, or says why not.
+    pub async fn check(&self, key: &str) -> Result<(), LimitRefusal> {
+        match self {
+            MutationLimiter::Local(limiter) => limiter.check(key).map_err(LimitRefusal::Limited),
+            MutationLimiter::Shared(limiter) => limiter.check(key).await,
+        }
+    }
+}
+
 /// Exact sliding-window limiter, keyed by caller.
 #[derive(Debug)]
 pub struct SlidingWindowLimiter {
