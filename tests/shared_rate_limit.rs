@@ -38,15 +38,17 @@ async fn start_redis() -> Redis {
         .stderr(Stdio::null())
         .spawn()
         .expect("redis-server is not installed: ./scripts/test installs it (apt-get install redis-server)");
+    // Owned by the guard from here on, so it is killed and reaped on every path.
+    let redis = Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+    };
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
             .await
             .is_ok()
         {
-            return Redis {
-                child,
-                url: format!("redis://127.0.0.1:{port}/"),
-            };
+            return redis;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
