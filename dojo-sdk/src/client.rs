@@ -185,8 +185,16 @@ impl DojoClientBuilder {
         let base = parse_base_url(&self.base_url, self.allow_insecure_http)?;
         let read_token = self.read_token.clone().or_else(|| self.token.clone());
         let write_token = self.write_token.clone().or_else(|| self.token.clone());
-        let read_http = self.http_client(read_token.as_deref())?;
-        let write_http = self.http_client(write_token.as_deref())?;
+        // Plain http never does TLS (redirects are off): skip loading the system CA store,
+        // which is most of a cold start.
+        let tls = base.scheme() == "https";
+        let read_http = self.http_client(read_token.as_deref(), tls)?;
+        // One key for both (the usual case): one client, so the CA store is loaded once.
+        let write_http = if write_token == read_token {
+            read_http.clone()
+        } else {
+            self.http_client(write_token.as_deref(), tls)?
+        };
         let base_str = base.as_str().trim_end_matches('/').to_string();
         let api_base = Url::parse(&format!("{base_str}/api/v2/"))
             .map_err(|e| DojoError::Config(format!("base URL cannot carry /api/v2/: {e}")))?;
@@ -198,7 +206,7 @@ impl DojoClientBuilder {
         })
     }
 
-    fn http_client(&self, token: Option<&str>) -> Result<reqwest::Client, DojoError> {
+    fn http_client(&self, token: Option<&str>, tls: bool) -> Result<reqwest::Client, DojoError> {
         let mut headers = HeaderMap::new();
         if let Some(token) = token {
             let token = token.trim();
@@ -219,6 +227,9 @@ impl DojoClientBuilder {
             .tcp_nodelay(true)
             // Redirects could carry the token elsewhere; DefectDojo's API does not redirect.
             .redirect(reqwest::redirect::Policy::none());
+        if !tls {
+            builder = builder.tls_certs_only(Vec::new());
+        }
         for pem in &self.ca_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| DojoError::Config(format!("custom CA is not valid PEM: {e}")))?;

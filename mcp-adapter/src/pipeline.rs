@@ -38,22 +38,17 @@ pub struct Security {
     pub wrap_untrusted: bool,
     /// The audit trail.
     pub audit: Arc<AuditLog>,
-    validators: HashMap<&'static str, jsonschema::Validator>,
+    /// Each tool's compiled input schema, built on the tool's first call: compiling all 24
+    /// up front would cost a few milliseconds of start-up for tools a session may never call.
+    validators: HashMap<&'static str, std::sync::OnceLock<jsonschema::Validator>>,
 }
 
 impl Security {
-    /// Compiles every tool's input schema once.
+    /// The security layer around every tool call.
     pub fn new(limiter: MutationLimiter, wrap_untrusted: bool, audit: Arc<AuditLog>) -> Self {
         let validators = tools::TOOLS
             .iter()
-            .map(|t| {
-                let schema = t.published_input_schema();
-                let validator = jsonschema::options()
-                    .should_validate_formats(true)
-                    .build(&schema)
-                    .unwrap_or_else(|e| panic!("input schema of {} does not compile: {e}", t.name));
-                (t.name, validator)
-            })
+            .map(|t| (t.name, std::sync::OnceLock::new()))
             .collect();
         Security {
             limiter,
@@ -200,8 +195,17 @@ async fn admit(
     Ok(())
 }
 
+/// Compiles a tool's published input schema. The schemas are ours and fixed: a unit test
+/// compiles every one, so this cannot fail at run time.
+fn compile_schema(tool: &ToolDef) -> jsonschema::Validator {
+    jsonschema::options()
+        .should_validate_formats(true)
+        .build(&tool.published_input_schema())
+        .unwrap_or_else(|e| panic!("input schema of {} does not compile: {e}", tool.name))
+}
+
 fn validate_schema(security: &Security, tool: &ToolDef, arguments: &Value) -> Result<(), Denial> {
-    let validator = &security.validators[tool.name];
+    let validator = security.validators[tool.name].get_or_init(|| compile_schema(tool));
     let problems: Vec<String> = validator
         .iter_errors(arguments)
         .take(5)
@@ -297,4 +301,22 @@ fn success_result(security: &Security, mut value: Value) -> CallToolResult {
 
 fn error_result(message: &str) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(message.to_string())])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_published_schema_compiles() {
+        for tool in tools::TOOLS.iter() {
+            let validator = compile_schema(tool);
+            // An unknown argument is refused by every tool (additionalProperties: false).
+            assert!(
+                !validator.is_valid(&serde_json::json!({"no_such_argument": 1})),
+                "{}",
+                tool.name
+            );
+        }
+    }
 }
