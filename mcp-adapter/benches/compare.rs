@@ -76,7 +76,8 @@ fn fixture(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../dojo-sdk/tests/fixtures/recorded")
         .join(format!("{name}.json"));
-    let exchange: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).unwrap();
+    let exchange: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).unwrap();
     exchange["response"].clone()
 }
 
@@ -87,13 +88,32 @@ async fn mock_finding(State(mock): State<Arc<Mock>>, Path(id): Path<i64>) -> Jso
     Json(finding)
 }
 
-async fn mock_findings(State(mock): State<Arc<Mock>>, Query(q): Query<HashMap<String, String>>) -> Json<Value> {
+async fn mock_findings(
+    State(mock): State<Arc<Mock>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Json<Value> {
     mock.delay().await;
-    let limit = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(20usize);
-    let offset = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0usize);
-    let page: Vec<Value> = mock.findings.iter().skip(offset).take(limit).cloned().collect();
-    let next = (offset + limit < mock.findings.len())
-        .then(|| format!("http://dojo.invalid/api/v2/findings/?limit={limit}&offset={}", offset + limit));
+    let limit = q
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20usize);
+    let offset = q
+        .get("offset")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0usize);
+    let page: Vec<Value> = mock
+        .findings
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .cloned()
+        .collect();
+    let next = (offset + limit < mock.findings.len()).then(|| {
+        format!(
+            "http://dojo.invalid/api/v2/findings/?limit={limit}&offset={}",
+            offset + limit
+        )
+    });
     Json(json!({"count": mock.findings.len(), "next": next, "previous": null, "results": page}))
 }
 
@@ -105,7 +125,10 @@ async fn mock_profile(State(mock): State<Arc<Mock>>) -> Json<Value> {
 /// Starts the mock on a loopback port; returns its base URL.
 async fn start_mock(findings: usize, latency: Duration) -> String {
     let finding = fixture("finding_get");
-    let recorded = fixture("findings_list")["results"].as_array().cloned().unwrap_or_default();
+    let recorded = fixture("findings_list")["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let findings = (0..findings)
         .map(|i| {
             let mut f = recorded[i % recorded.len()].clone();
@@ -113,7 +136,12 @@ async fn start_mock(findings: usize, latency: Duration) -> String {
             f
         })
         .collect();
-    let mock = Arc::new(Mock { finding, findings, user_profile: fixture("user_profile"), latency });
+    let mock = Arc::new(Mock {
+        finding,
+        findings,
+        user_profile: fixture("user_profile"),
+        latency,
+    });
     let app = Router::new()
         .route("/api/v2/findings/{id}/", get(mock_finding))
         .route("/api/v2/findings/", get(mock_findings))
@@ -146,7 +174,11 @@ fn server(which: Which, args: &Args, dojo: &str, audit_dir: &std::path::Path) ->
     };
     let mut cmd = Command::new(program);
     for (key, _) in std::env::vars() {
-        if key.starts_with("MCP_") || key.starts_with("DEFECTDOJO_") || key.starts_with("AUDIT_") || key.starts_with("FASTMCP_") {
+        if key.starts_with("MCP_")
+            || key.starts_with("DEFECTDOJO_")
+            || key.starts_with("AUDIT_")
+            || key.starts_with("FASTMCP_")
+        {
             cmd.env_remove(key);
         }
     }
@@ -181,7 +213,12 @@ impl StdioSession {
         let mut child = cmd.spawn().expect("server starts");
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        StdioSession { child, stdin, stdout, next_id: 1 }
+        StdioSession {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
     }
 
     async fn send(&mut self, message: Value) {
@@ -194,14 +231,17 @@ impl StdioSession {
     async fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).await;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
         let mut line = String::new();
         loop {
             line.clear();
             if self.stdout.read_line(&mut line).await.unwrap() == 0 {
                 panic!("server closed stdout");
             }
-            let Ok(message) = serde_json::from_str::<Value>(&line) else { continue };
+            let Ok(message) = serde_json::from_str::<Value>(&line) else {
+                continue;
+            };
             if message["id"] == json!(id) {
                 return message;
             }
@@ -213,12 +253,18 @@ impl StdioSession {
             .request("initialize", json!({"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}))
             .await;
         assert!(init.get("result").is_some(), "initialize failed: {init}");
-        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        self.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
     }
 
     async fn call(&mut self, tool: &str, arguments: Value) -> Value {
-        let answer = self.request("tools/call", json!({"name": tool, "arguments": arguments})).await;
-        assert!(answer["result"]["isError"] != json!(true), "{tool} failed: {answer}");
+        let answer = self
+            .request("tools/call", json!({"name": tool, "arguments": arguments}))
+            .await;
+        assert!(
+            answer["result"]["isError"] != json!(true),
+            "{tool} failed: {answer}"
+        );
         answer
     }
 
@@ -262,13 +308,20 @@ impl HttpSession {
         let json_answer = serde_json::from_str::<Value>(&text).ok();
         json_answer
             .into_iter()
-            .chain(text.lines().filter_map(|l| l.strip_prefix("data:")).filter_map(|d| serde_json::from_str(d.trim()).ok()))
+            .chain(
+                text.lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .filter_map(|d| serde_json::from_str(d.trim()).ok()),
+            )
             .find(|m: &Value| m["id"] == id)
     }
 
     async fn open(url: &str) -> HttpSession {
         let mut s = HttpSession {
-            http: reqwest::Client::builder().tcp_nodelay(true).build().unwrap(),
+            http: reqwest::Client::builder()
+                .tcp_nodelay(true)
+                .build()
+                .unwrap(),
             url: url.to_string(),
             session: None,
             next_id: 1,
@@ -277,7 +330,8 @@ impl HttpSession {
             .post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}}))
             .await;
         assert!(init.is_some(), "initialize over HTTP failed");
-        s.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+        s.post(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await;
         s
     }
 
@@ -288,7 +342,10 @@ impl HttpSession {
             .post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}}))
             .await
             .expect("an answer");
-        assert!(answer["result"]["isError"] != json!(true), "{tool} failed over HTTP: {answer}");
+        assert!(
+            answer["result"]["isError"] != json!(true),
+            "{tool} failed over HTTP: {answer}"
+        );
     }
 }
 
@@ -328,7 +385,12 @@ async fn start_time(which: Which, args: &Args, dojo: &str, dir: &std::path::Path
     percentile(&samples, 0.5).as_secs_f64() * 1000.0
 }
 
-async fn timed_calls(s: &mut StdioSession, tool: &str, arguments: Value, n: usize) -> Vec<Duration> {
+async fn timed_calls(
+    s: &mut StdioSession,
+    tool: &str,
+    arguments: Value,
+    n: usize,
+) -> Vec<Duration> {
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let began = Instant::now();
@@ -340,12 +402,23 @@ async fn timed_calls(s: &mut StdioSession, tool: &str, arguments: Value, n: usiz
 }
 
 async fn direct_calls(dojo: &str, path: &str, n: usize) -> Vec<Duration> {
-    let http = reqwest::Client::builder().tcp_nodelay(true).build().unwrap();
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
     let url = format!("{dojo}{path}");
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         let began = Instant::now();
-        let body = http.get(&url).header("authorization", "Token bench-key").send().await.unwrap().bytes().await.unwrap();
+        let body = http
+            .get(&url)
+            .header("authorization", "Token bench-key")
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         assert!(!body.is_empty());
         samples.push(began.elapsed());
     }
@@ -353,8 +426,18 @@ async fn direct_calls(dojo: &str, path: &str, n: usize) -> Vec<Duration> {
     samples
 }
 
-async fn throughput(which: Which, args: &Args, dojo: &str, dir: &std::path::Path, clients: usize) -> f64 {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+async fn throughput(
+    which: Which,
+    args: &Args,
+    dojo: &str,
+    dir: &std::path::Path,
+    clients: usize,
+) -> f64 {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut cmd = server(which, args, dojo, dir);
     cmd.env("FASTMCP_TRANSPORT", "streamable-http")
         .env("FASTMCP_HOST", "127.0.0.1")
@@ -363,7 +446,10 @@ async fn throughput(which: Which, args: &Args, dojo: &str, dir: &std::path::Path
         .stdin(Stdio::null());
     let _child = cmd.spawn().expect("HTTP server starts");
     for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -399,7 +485,10 @@ async fn throughput(which: Which, args: &Args, dojo: &str, dir: &std::path::Path
 
 async fn measure(which: Which, args: &Args, dojo: &str) -> Figures {
     let dir = tempfile::tempdir().unwrap();
-    let mut f = Figures { start_ms: start_time(which, args, dojo, dir.path()).await, ..Default::default() };
+    let mut f = Figures {
+        start_ms: start_time(which, args, dojo, dir.path()).await,
+        ..Default::default()
+    };
 
     let mut s = StdioSession::spawn(server(which, args, dojo, dir.path()));
     s.initialize().await;
@@ -408,7 +497,13 @@ async fn measure(which: Which, args: &Args, dojo: &str) -> Figures {
     let gets = timed_calls(&mut s, "get_finding", json!({"finding_id": 1}), args.calls).await;
     f.rss_after_kib = s.rss_kib();
     (f.get_p50, f.get_p99) = (percentile(&gets, 0.5), percentile(&gets, 0.99));
-    let lists = timed_calls(&mut s, "list_findings", json!({"limit": 20}), args.calls / 5).await;
+    let lists = timed_calls(
+        &mut s,
+        "list_findings",
+        json!({"limit": 20}),
+        args.calls / 5,
+    )
+    .await;
     (f.list_p50, f.list_p99) = (percentile(&lists, 0.5), percentile(&lists, 0.99));
 
     // 1,000 findings: one page where the server allows it, else pages of its maximum (100).
@@ -417,7 +512,8 @@ async fn measure(which: Which, args: &Args, dojo: &str) -> Figures {
     for _ in 0..5 {
         let began = Instant::now();
         for offset in (0..1000).step_by(page) {
-            s.call("list_findings", json!({"limit": page, "offset": offset})).await;
+            s.call("list_findings", json!({"limit": page, "offset": offset}))
+                .await;
         }
         runs.push(began.elapsed());
     }
@@ -427,7 +523,10 @@ async fn measure(which: Which, args: &Args, dojo: &str) -> Figures {
     drop(s);
 
     for clients in [1, 16, 64] {
-        f.throughput.push((clients, throughput(which, args, dojo, dir.path(), clients).await));
+        f.throughput.push((
+            clients,
+            throughput(which, args, dojo, dir.path(), clients).await,
+        ));
     }
     f
 }
@@ -458,58 +557,141 @@ fn mib(kib: u64) -> String {
 }
 
 fn dir_kib(path: &std::path::Path) -> u64 {
-    let output = std::process::Command::new("du").arg("-sk").arg(path).output();
+    let output = std::process::Command::new("du")
+        .arg("-sk")
+        .arg(path)
+        .output();
     output
         .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().next()?.parse().ok())
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
         .unwrap_or(0)
 }
 
-fn report(args: &Args, ours: &Figures, seed: Option<&Figures>, direct_get: &[Duration], direct_list: &[Duration]) -> String {
+fn report(
+    args: &Args,
+    ours: &Figures,
+    seed: Option<&Figures>,
+    direct_get: &[Duration],
+    direct_list: &[Duration],
+) -> String {
     let d_get = (percentile(direct_get, 0.5), percentile(direct_get, 0.99));
     let d_list = (percentile(direct_list, 0.5), percentile(direct_list, 0.99));
     let col = |f: &dyn Fn(&Figures) -> String| seed.map(f).unwrap_or_else(|| "–".into());
-    let rat = |f: &dyn Fn(&Figures) -> f64| seed.map(|s| ratio(f(ours), f(s))).unwrap_or_else(|| "–".into());
+    let rat = |f: &dyn Fn(&Figures) -> f64| {
+        seed.map(|s| ratio(f(ours), f(s)))
+            .unwrap_or_else(|| "–".into())
+    };
     let mut rows: Vec<[String; 4]> = vec![
-        [format!("start → tools/list answered, stdio (median of {})", args.runs), format!("{:.1} ms", ours.start_ms), col(&|s| format!("{:.0} ms", s.start_ms)), rat(&|f| f.start_ms)],
-        ["resident memory after start".into(), mib(ours.rss_start_kib), col(&|s| mib(s.rss_start_kib)), rat(&|f| f.rss_start_kib as f64)],
-        [format!("resident memory after {} tool calls", args.calls), mib(ours.rss_after_kib), col(&|s| mib(s.rss_after_kib)), rat(&|f| f.rss_after_kib as f64)],
-        ["get_finding added latency p50 (stdio)".into(), added(ours.get_p50, d_get.0), col(&|s| added(s.get_p50, d_get.0)), rat(&|f| f.get_p50.saturating_sub(d_get.0).as_secs_f64())],
-        ["get_finding added latency p99 (stdio)".into(), added(ours.get_p99, d_get.1), col(&|s| added(s.get_p99, d_get.1)), rat(&|f| f.get_p99.saturating_sub(d_get.1).as_secs_f64())],
-        ["list_findings (20) added latency p50 (stdio)".into(), added(ours.list_p50, d_list.0), col(&|s| added(s.list_p50, d_list.0)), rat(&|f| f.list_p50.saturating_sub(d_list.0).as_secs_f64())],
-        ["list_findings (20) added latency p99 (stdio)".into(), added(ours.list_p99, d_list.1), col(&|s| added(s.list_p99, d_list.1)), rat(&|f| f.list_p99.saturating_sub(d_list.1).as_secs_f64())],
+        [
+            format!(
+                "start → tools/list answered, stdio (median of {})",
+                args.runs
+            ),
+            format!("{:.1} ms", ours.start_ms),
+            col(&|s| format!("{:.0} ms", s.start_ms)),
+            rat(&|f| f.start_ms),
+        ],
+        [
+            "resident memory after start".into(),
+            mib(ours.rss_start_kib),
+            col(&|s| mib(s.rss_start_kib)),
+            rat(&|f| f.rss_start_kib as f64),
+        ],
+        [
+            format!("resident memory after {} tool calls", args.calls),
+            mib(ours.rss_after_kib),
+            col(&|s| mib(s.rss_after_kib)),
+            rat(&|f| f.rss_after_kib as f64),
+        ],
+        [
+            "get_finding added latency p50 (stdio)".into(),
+            added(ours.get_p50, d_get.0),
+            col(&|s| added(s.get_p50, d_get.0)),
+            rat(&|f| f.get_p50.saturating_sub(d_get.0).as_secs_f64()),
+        ],
+        [
+            "get_finding added latency p99 (stdio)".into(),
+            added(ours.get_p99, d_get.1),
+            col(&|s| added(s.get_p99, d_get.1)),
+            rat(&|f| f.get_p99.saturating_sub(d_get.1).as_secs_f64()),
+        ],
+        [
+            "list_findings (20) added latency p50 (stdio)".into(),
+            added(ours.list_p50, d_list.0),
+            col(&|s| added(s.list_p50, d_list.0)),
+            rat(&|f| f.list_p50.saturating_sub(d_list.0).as_secs_f64()),
+        ],
+        [
+            "list_findings (20) added latency p99 (stdio)".into(),
+            added(ours.list_p99, d_list.1),
+            col(&|s| added(s.list_p99, d_list.1)),
+            rat(&|f| f.list_p99.saturating_sub(d_list.1).as_secs_f64()),
+        ],
     ];
     for (i, (clients, _)) in ours.throughput.iter().enumerate() {
         rows.push([
             format!("streamable HTTP get_finding calls/s, {clients} concurrent client(s)"),
             format!("{:.0}", ours.throughput[i].1),
             col(&|s| format!("{:.0}", s.throughput[i].1)),
-            rat(&|f| f.throughput[i].1,
+            rat(&|f| f.throughput[i].1),
         ]);
     }
     rows.push([
         "list 1,000 findings, wrapping + audit on (median of 5)".into(),
-        format!("{:.1} ms ({} call)", ours.list_1000_ms, ours.list_1000_calls),
-        col(&|s| format!("{:.1} ms ({} calls of 100, its maximum)", s.list_1000_ms, s.list_1000_calls)),
+        format!(
+            "{:.1} ms ({} call)",
+            ours.list_1000_ms, ours.list_1000_calls
+        ),
+        col(&|s| {
+            format!(
+                "{:.1} ms ({} calls of 100, its maximum)",
+                s.list_1000_ms, s.list_1000_calls
+            )
+        }),
         rat(&|f| f.list_1000_ms),
     ]);
-    let binary_kib = std::fs::metadata(&args.ours).map(|m| m.len() / 1024).unwrap_or(0);
-    let seed_kib = args.seed.as_ref().and_then(|p| p.parent()?.parent().map(dir_kib)).unwrap_or(0);
+    let binary_kib = std::fs::metadata(&args.ours)
+        .map(|m| m.len() / 1024)
+        .unwrap_or(0);
+    let seed_kib = args
+        .seed
+        .as_ref()
+        .and_then(|p| p.parent()?.parent().map(dir_kib))
+        .unwrap_or(0);
     rows.push([
         "installed size (binary / Python venv)".into(),
         mib(binary_kib),
-        if seed_kib > 0 { mib(seed_kib) } else { "–".into() },
-        if seed_kib > 0 { ratio(binary_kib as f64, seed_kib as f64) } else { "–".into() },
+        if seed_kib > 0 {
+            mib(seed_kib)
+        } else {
+            "–".into()
+        },
+        if seed_kib > 0 {
+            ratio(binary_kib as f64, seed_kib as f64)
+        } else {
+            "–".into()
+        },
     ]);
     rows.push([
         "clean release build".into(),
-        args.build_secs.map(|s| format!("{s:.0} s")).unwrap_or_else(|| "not measured".into()),
+        args.build_secs
+            .map(|s| format!("{s:.0} s"))
+            .unwrap_or_else(|| "not measured".into()),
         "– (pip install)".into(),
         "–".into(),
     ]);
     let mut out = String::from("| Measure | mcp-defectdojo (Rust) | mcp-defectdojo 3.3.2 (Python) | Rust vs Python |\n|---|---|---|---|\n");
     for row in rows {
-        out.push_str(&format!("| {} | {} | {} | {} |\n", row[0], row[1], row[2], row[3]));
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            row[0], row[1], row[2], row[3]
+        ));
     }
     out.push_str(&format!(
         "\nReference: the mock answered directly (reqwest, keep-alive) in p50 {} / p99 {} for a finding, p50 {} / p99 {} for a page of 20; \"added latency\" is the MCP round trip minus that. Ratios: 1/N means N times less (better for time and memory); N× means N times more (better for throughput).\n",
@@ -521,14 +703,21 @@ fn report(args: &Args, ours: &Figures, seed: Option<&Figures>, direct_get: &[Dur
 fn main() {
     let mut args = Args::parse();
     // The servers run in a scratch directory: make the paths absolute first.
-    args.ours = std::fs::canonicalize(&args.ours).expect("our binary (build it: cargo build --release -p mcp-adapter)");
-    args.seed = args.seed.map(|p| std::fs::canonicalize(p).expect("the Python server's entry point"));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    args.ours = std::fs::canonicalize(&args.ours)
+        .expect("our binary (build it: cargo build --release -p mcp-adapter)");
+    args.seed = args
+        .seed
+        .map(|p| std::fs::canonicalize(p).expect("the Python server's entry point"));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let dojo = start_mock(args.findings, Duration::from_millis(args.mock_latency_ms)).await;
         eprintln!("mock DefectDojo at {dojo}");
         let direct_get = direct_calls(&dojo, "/api/v2/findings/1/", args.calls).await;
-        let direct_list = direct_calls(&dojo, "/api/v2/findings/?limit=20&offset=0", args.calls / 5).await;
+        let direct_list =
+            direct_calls(&dojo, "/api/v2/findings/?limit=20&offset=0", args.calls / 5).await;
         eprintln!("measuring ours ({})", args.ours.display());
         let ours = measure(Which::Ours, &args, &dojo).await;
         let seed = match &args.seed {
