@@ -616,10 +616,7 @@ fn the_verify_command_reports_and_exits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_forwards_tool_calls_to_syslog() {
-    use rmcp::model::CallToolRequestParams;
-    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-    use rmcp::transport::StreamableHttpClientTransport;
-    use rmcp::ServiceExt;
+    use support::client::{call, http_client};
 
     let cases = support::cases();
     let dojo = support::dojo_double(&cases).await;
@@ -638,24 +635,9 @@ async fn the_server_forwards_tool_calls_to_syslog() {
         ],
     )
     .await;
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(server.url.as_str())
-            .auth_header(support::TOKENS[3].1),
-    );
-    let client = ().serve(transport).await.unwrap();
-    let args = json!({"finding_id": 1}).as_object().cloned().unwrap();
-    client
-        .call_tool(CallToolRequestParams::new("get_finding").with_arguments(args))
-        .await
-        .unwrap();
-    let denied = json!({"finding_id": 555, "entry": "x"})
-        .as_object()
-        .cloned()
-        .unwrap();
-    client
-        .call_tool(CallToolRequestParams::new("add_finding_note").with_arguments(denied))
-        .await
-        .unwrap();
+    let client = http_client(&server.url, support::TOKENS[3].1).await;
+    call(&client, "get_finding", &json!({"finding_id": 1})).await;
+    call(&client, "add_finding_note", &json!({"finding_id": 555, "entry": "x"})).await;
     client.cancel().await.ok();
     assert!(eventually(10, || listener.received.len() == 3).await);
     let records = listener.received.records();

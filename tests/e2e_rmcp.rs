@@ -4,16 +4,12 @@
 
 mod support;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::transport::TokioChildProcess;
+use rmcp::ServiceExt;
 use serde_json::Value;
 use std::process::Stdio;
+use support::client::{call, http_client, text, Client};
 use support::*;
-
-type Client = RunningService<RoleClient, ()>;
 
 async fn stdio_client(dojo_url: &str, dir: &std::path::Path) -> Client {
     let cmd = server_command(dojo_url, dir);
@@ -22,27 +18,6 @@ async fn stdio_client(dojo_url: &str, dir: &std::path::Path) -> Client {
         .spawn()
         .expect("spawn server");
     ().serve(transport).await.expect("initialize over stdio")
-}
-
-async fn http_client(url: &str, token: &str) -> Client {
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(url).auth_header(token),
-    );
-    ().serve(transport).await.expect("initialize over HTTP")
-}
-
-async fn call(client: &Client, tool: &str, args: &Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_string())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    client.call_tool(params).await.expect("tools/call answered")
-}
-
-fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect()
 }
 
 fn expected_write(case: &Value) -> Vec<(String, String)> {

@@ -5,17 +5,12 @@
 
 mod support;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::model::CallToolResult;
 use serde_json::json;
 use std::process::Stdio;
 use std::time::Duration;
+use support::client::{call, http_client, text, Client};
 use support::*;
-
-type Client = RunningService<RoleClient, ()>;
 
 /// A throwaway Redis on a free loopback port, stopped on drop.
 struct Redis {
@@ -55,30 +50,8 @@ async fn start_redis() -> Redis {
     panic!("redis-server did not start");
 }
 
-async fn client(url: &str, token: &str) -> Client {
-    let transport = StreamableHttpClientTransport::from_config(
-        StreamableHttpClientTransportConfig::with_uri(url).auth_header(token),
-    );
-    ().serve(transport).await.expect("initialize")
-}
-
 async fn add_note(client: &Client) -> CallToolResult {
-    let args = json!({"finding_id": 555, "entry": "replica probe"})
-        .as_object()
-        .cloned()
-        .unwrap();
-    client
-        .call_tool(CallToolRequestParams::new("add_finding_note").with_arguments(args))
-        .await
-        .expect("tools/call answered")
-}
-
-fn text(result: &CallToolResult) -> String {
-    result
-        .content
-        .iter()
-        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-        .collect()
+    call(client, "add_finding_note", &json!({"finding_id": 555, "entry": "replica probe"})).await
 }
 
 /// Fires 40 mutations for one caller, spread over both replicas at once; returns how many went
@@ -88,7 +61,7 @@ async fn burst(urls: [&str; 2]) -> usize {
     for i in 0..8 {
         let url = urls[i % 2].to_string();
         tasks.push(tokio::spawn(async move {
-            let c = client(&url, TOKENS[1].1).await;
+            let c = http_client(&url, TOKENS[1].1).await;
             let mut admitted = 0;
             for _ in 0..5 {
                 let result = add_note(&c).await;
@@ -136,13 +109,13 @@ async fn two_replicas_share_one_limit_through_redis() {
     assert_eq!(writes(&dojo).await.len(), 6);
 
     // Another caller has its own shared bucket; reads are never limited.
-    let admin = client(&b.url, TOKENS[0].1).await;
+    let admin = http_client(&b.url, TOKENS[0].1).await;
     assert_ne!(add_note(&admin).await.is_error, Some(true));
     admin.cancel().await.ok();
 
     // Redis gone: refuse mutations rather than let them through unlimited.
     drop(redis);
-    let admin = client(&a.url, TOKENS[0].1).await;
+    let admin = http_client(&a.url, TOKENS[0].1).await;
     let refused = add_note(&admin).await;
     assert_eq!(refused.is_error, Some(true));
     assert!(
@@ -150,11 +123,7 @@ async fn two_replicas_share_one_limit_through_redis() {
         "{}",
         text(&refused)
     );
-    let args = json!({"finding_id": 1}).as_object().cloned().unwrap();
-    let read = admin
-        .call_tool(CallToolRequestParams::new("get_finding").with_arguments(args))
-        .await
-        .unwrap();
+    let read = call(&admin, "get_finding", &json!({"finding_id": 1})).await;
     assert_ne!(
         read.is_error,
         Some(true),

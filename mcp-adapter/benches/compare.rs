@@ -443,7 +443,9 @@ async fn throughput(
         .env("FASTMCP_HOST", "127.0.0.1")
         .env("FASTMCP_PORT", port.to_string())
         .env("MCP_AUTH_TOKEN", TOKEN)
-        .stdin(Stdio::null());
+        // The Python server's uvicorn writes access logs to stdout: nobody reads it here.
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
     let _child = cmd.spawn().expect("HTTP server starts");
     for _ in 0..600 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))

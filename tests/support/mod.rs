@@ -2,6 +2,7 @@
 //! double (wiremock answering with the recorded exchanges) and the cases in `e2e/cases.json`.
 #![allow(dead_code)] // each test crate uses its own part of this module
 
+pub mod client;
 pub mod sinks;
 
 use base64::Engine;
