@@ -637,7 +637,12 @@ async fn the_server_forwards_tool_calls_to_syslog() {
     .await;
     let client = http_client(&server.url, support::TOKENS[3].1).await;
     call(&client, "get_finding", &json!({"finding_id": 1})).await;
-    call(&client, "add_finding_note", &json!({"finding_id": 555, "entry": "x"})).await;
+    call(
+        &client,
+        "add_finding_note",
+        &json!({"finding_id": 555, "entry": "x"}),
+    )
+    .await;
     client.cancel().await.ok();
     assert!(eventually(10, || listener.received.len() == 3).await);
     let records = listener.received.records();

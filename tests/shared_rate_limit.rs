@@ -51,7 +51,12 @@ async fn start_redis() -> Redis {
 }
 
 async fn add_note(client: &Client) -> CallToolResult {
-    call(client, "add_finding_note", &json!({"finding_id": 555, "entry": "replica probe"})).await
+    call(
+        client,
+        "add_finding_note",
+        &json!({"finding_id": 555, "entry": "replica probe"}),
+    )
+    .await
 }
 
 /// Fires 40 mutations for one caller, spread over both replicas at once; returns how many went
