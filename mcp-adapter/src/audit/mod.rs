@@ -2,7 +2,7 @@
 //! any edit, deletion, insertion, reordering or truncation shows, written to stderr (through
 //! `tracing`, target `audit`), to `AUDIT_LOG_FILE`, and forwarded to syslog and/or HTTPS.
 //!
-//! [`chain`] defines the canonical bytes and the MAC; [`verify`] checks a log; [`file`],
+//! [`chain`] defines the canonical bytes and the MAC; [`verify`] checks a log; [`file`](mod@file),
 //! [`spool`], [`forward`], [`syslog`] and [`https`] are the sinks.
 
 pub mod chain;
