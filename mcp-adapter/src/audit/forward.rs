@@ -120,7 +120,10 @@ impl ForwarderHandle {
         drop(self.sender);
         let _ = self.ingest.await;
         let _ = self.stop.send(true);
-        if tokio::time::timeout(grace, self.deliver).await.is_err() {
+        let mut deliver = self.deliver;
+        if tokio::time::timeout(grace, &mut deliver).await.is_err() {
+            // Stop it so the spool (and its lock) is released; what it held stays spooled.
+            deliver.abort();
             tracing::warn!(target: "audit_forward", forwarder = self.name, "delivery still running at shutdown; the rest stays spooled");
         }
     }

@@ -3,8 +3,9 @@
 //! breaker or a restart loses nothing. When the spool is full the newest record is dropped (and
 //! the caller records the drop).
 //!
-//! Files: `<name>.spool` (JSON lines) and `<name>.spool.offset` (decimal byte offset of the first
-//! undelivered line, replaced atomically).
+//! Files: `<name>.spool` (JSON lines), `<name>.spool.offset` (decimal byte offset of the first
+//! undelivered line, replaced atomically) and `<name>.spool.lock`, locked for as long as the spool is
+//! open so two server processes cannot share (and corrupt) one spool.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 
 /// One forwarder's spool.
 pub struct Spool {
+    /// Held open and locked while the spool is in use; the lock goes with the process.
+    _lock: File,
     path: PathBuf,
     offset_path: PathBuf,
     file: File,
@@ -24,6 +27,17 @@ impl Spool {
     /// Opens the spool `name` in `dir` (created if needed), keeping what an earlier run left.
     pub fn open(dir: &Path, name: &str, max_bytes: u64) -> std::io::Result<Spool> {
         std::fs::create_dir_all(dir)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(format!("{name}.spool.lock")))?;
+        if lock.try_lock().is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                "another process is using this spool: give each server process its own AUDIT_SPOOL_DIR",
+            ));
+        }
         let path = dir.join(format!("{name}.spool"));
         let offset_path = dir.join(format!("{name}.spool.offset"));
         let file = OpenOptions::new()
@@ -38,6 +52,7 @@ impl Spool {
             .filter(|o| *o <= len)
             .unwrap_or(0);
         Ok(Spool {
+            _lock: lock,
             path,
             offset_path,
             file,
@@ -160,6 +175,21 @@ mod tests {
         assert_eq!(
             std::fs::metadata(dir.path().join("s.spool")).unwrap().len(),
             0
+        );
+    }
+
+    #[test]
+    fn one_process_per_spool() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Spool::open(dir.path(), "s", 10).unwrap();
+        let second = Spool::open(dir.path(), "s", 10)
+            .err()
+            .expect("the spool is taken");
+        assert_eq!(second.kind(), std::io::ErrorKind::ResourceBusy);
+        drop(first);
+        assert!(
+            Spool::open(dir.path(), "s", 10).is_ok(),
+            "free again once closed"
         );
     }
 
