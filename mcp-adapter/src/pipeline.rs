@@ -135,7 +135,8 @@ pub async fn run(
         outcome: outcome_name,
         tool: call.name,
         authenticated_caller_id: caller.id().to_string(),
-        caller_id: call.client_id,
+        // As the Python server: "anonymous" when the client names itself nowhere.
+        caller_id: Some(call.client_id.unwrap_or_else(|| "anonymous".into())),
         request_id: call.request_id,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         arguments: sanitize_arguments(&arguments),

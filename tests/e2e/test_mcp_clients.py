@@ -170,6 +170,7 @@ def test_audit_chain_over_http(dojo, http_server):
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     lines = records[1:]
     assert [l["tool"] for l in lines] == ["get_finding", "close_finding", "create_product"]
+    assert lines[0]["caller_id"] == "anonymous", "no _meta.client_id: 'anonymous', as the Python server"
     assert lines[1]["findings_read_before_mutation"] == [1]
     assert lines[1]["caller_id"] == "e2e-client" and lines[1]["authenticated_caller_id"] == "writer"
     assert lines[2]["outcome"] == "denied" and lines[2]["authenticated_caller_id"] == "writer"

@@ -100,7 +100,7 @@ impl Caller {
     pub fn id(&self) -> &str {
         match self {
             Caller::Authenticated { id, .. } => id,
-            Caller::Open => "anonymous",
+            Caller::Open => "open-access",
         }
     }
 
