@@ -56,16 +56,6 @@ impl SseSessions {
         // A panic elsewhere cannot leave the map half-written: every change is one insert/remove.
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
-
-    /// How many sessions are open.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no session is open.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// `GET /sse` and `POST /messages`. Expects a [`Caller`] in the request extensions (the auth

@@ -256,7 +256,7 @@ async fn deliver_loop(
     loop {
         let stopping = *stopped.borrow();
         let peeked = lock(&spool).peek(policy.batch_size);
-        let (lines, _) = match peeked {
+        let lines = match peeked {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::error!(target: "audit_forward", event_type = "audit_forward_failure", forwarder = name, reason = %e.kind(), "cannot read the spool");
@@ -339,8 +339,7 @@ fn consume(spool: &Mutex<Spool>, lines: &[String], stats: &ForwardStats) {
     if lines.is_empty() {
         return;
     }
-    let bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
-    if let Err(e) = lock(spool).consume(bytes) {
+    if let Err(e) = lock(spool).consume(lines) {
         // The offset could not be saved: after a restart these records may be sent again.
         tracing::error!(target: "audit_forward", reason = %e.kind(), "cannot record delivery progress in the spool");
     }

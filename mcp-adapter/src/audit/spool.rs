@@ -89,30 +89,38 @@ impl Spool {
         Ok(true)
     }
 
-    /// Up to `max_lines` of the oldest undelivered lines, and their size in bytes.
-    pub fn peek(&mut self, max_lines: usize) -> std::io::Result<(Vec<String>, u64)> {
-        if self.is_empty() || max_lines == 0 {
-            return Ok((Vec::new(), 0));
-        }
-        let want = self.pending_bytes().min(4 * 1024 * 1024);
-        let mut buf = vec![0u8; want as usize];
-        let mut reader = &self.file;
-        reader.seek(SeekFrom::Start(self.offset))?;
-        reader.read_exact(&mut buf)?;
+    /// Up to `max_lines` of the oldest undelivered lines. Reads only as far as those lines go,
+    /// so a large backlog is not re-read for every small batch.
+    pub fn peek(&mut self, max_lines: usize) -> std::io::Result<Vec<String>> {
+        use std::os::unix::fs::FileExt;
+        const CHUNK: u64 = 64 * 1024;
         let mut lines = Vec::new();
-        let mut used = 0u64;
-        for chunk in buf.split_inclusive(|b| *b == b'\n') {
-            if lines.len() == max_lines || chunk.last() != Some(&b'\n') {
-                break;
+        let mut pending: Vec<u8> = Vec::new();
+        let mut at = self.offset;
+        while lines.len() < max_lines && at < self.len {
+            let start = pending.len();
+            let n = CHUNK.min(self.len - at);
+            pending.resize(start + n as usize, 0);
+            self.file.read_exact_at(&mut pending[start..], at)?;
+            at += n;
+            let mut taken = 0;
+            while lines.len() < max_lines {
+                let Some(end) = pending[taken..].iter().position(|b| *b == b'\n') else {
+                    break;
+                };
+                lines.push(String::from_utf8_lossy(&pending[taken..taken + end]).into_owned());
+                taken += end + 1;
             }
-            used += chunk.len() as u64;
-            lines.push(String::from_utf8_lossy(&chunk[..chunk.len() - 1]).into_owned());
+            // Keep only the unfinished line for the next chunk.
+            pending.drain(..taken);
         }
-        Ok((lines, used))
+        Ok(lines)
     }
 
-    /// Marks `bytes` (from [`Spool::peek`]) as delivered; empties the files once all is.
-    pub fn consume(&mut self, bytes: u64) -> std::io::Result<()> {
+    /// Marks `lines`, the oldest ones returned by [`Spool::peek`], as delivered; empties the
+    /// files once everything is.
+    pub fn consume(&mut self, lines: &[String]) -> std::io::Result<()> {
+        let bytes: u64 = lines.iter().map(|l| l.len() as u64 + 1).sum();
         self.offset = (self.offset + bytes).min(self.len);
         if self.is_empty() {
             self.file.set_len(0)?;
@@ -160,22 +168,41 @@ mod tests {
         assert!(spool.append("cccc").unwrap());
         assert!(spool.append("dddd").unwrap());
         assert!(!spool.append("eeee").unwrap(), "full: 20 bytes pending");
-        let (lines, bytes) = spool.peek(2).unwrap();
+        let lines = spool.peek(2).unwrap();
         assert_eq!(lines, ["aaaa", "bbbb"]);
-        spool.consume(bytes).unwrap();
+        spool.consume(&lines).unwrap();
         drop(spool);
 
         // A restart resumes after what was delivered.
         let mut spool = Spool::open(dir.path(), "s", 20).unwrap();
         assert!(spool.append("ffff").unwrap());
-        let (lines, bytes) = spool.peek(10).unwrap();
+        let lines = spool.peek(10).unwrap();
         assert_eq!(lines, ["cccc", "dddd", "ffff"]);
-        spool.consume(bytes).unwrap();
+        spool.consume(&lines).unwrap();
         assert!(spool.is_empty());
         assert_eq!(
             std::fs::metadata(dir.path().join("s.spool")).unwrap().len(),
             0
         );
+    }
+
+    #[test]
+    fn peek_reads_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), "s", 10 * 1024 * 1024).unwrap();
+        // Lines longer than a read chunk, and many of them.
+        let long = "x".repeat(100 * 1024);
+        for i in 0..5 {
+            assert!(spool.append(&format!("{i}{long}")).unwrap());
+        }
+        let lines = spool.peek(3).unwrap();
+        assert_eq!(lines.len(), 3);
+        assert!(lines
+            .iter()
+            .enumerate()
+            .all(|(i, l)| l.starts_with(&i.to_string()) && l.len() == long.len() + 1));
+        spool.consume(&lines[..1]).unwrap();
+        assert!(spool.peek(1).unwrap()[0].starts_with('1'));
     }
 
     #[test]
@@ -202,11 +229,11 @@ mod tests {
         assert!(spool.append("0000").unwrap());
         for i in 1..50 {
             assert!(spool.append(&format!("{i:04}")).unwrap());
-            let (lines, bytes) = spool.peek(1).unwrap();
+            let lines = spool.peek(1).unwrap();
             assert_eq!(lines, [format!("{:04}", i - 1)]);
-            spool.consume(bytes).unwrap();
+            spool.consume(&lines).unwrap();
         }
         assert!(std::fs::metadata(dir.path().join("s.spool")).unwrap().len() <= 20);
-        assert_eq!(spool.peek(5).unwrap().0, ["0049"]);
+        assert_eq!(spool.peek(5).unwrap(), ["0049"]);
     }
 }
