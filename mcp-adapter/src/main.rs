@@ -114,7 +114,6 @@ async fn run(config: Config) -> Result<(), StartupError> {
         StartupError(format!("DEFECTDOJO_URL / API keys: {e}{hint}"))
     })?;
 
-    let audit = mcp_adapter::audit::setup::start(&config, audit_key(&config))?;
     let window = Duration::from_secs(config.mutation_rate_window as u64);
     let limiter = match config
         .rate_limit_redis_url
@@ -137,6 +136,8 @@ async fn run(config: Config) -> Result<(), StartupError> {
             window,
         )),
     };
+    // Last, once every check has passed: it starts the forwarders and writes the chain start.
+    let audit = mcp_adapter::audit::setup::start(&config, audit_key(&config))?;
     let security = Arc::new(Security::new(
         limiter,
         config.untrusted_content_wrapping,
