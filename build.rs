@@ -112,6 +112,12 @@ fn main() {
     let mut settings = progenitor::GenerationSettings::default();
     settings.with_interface(progenitor::InterfaceStyle::Builder);
     settings.with_tag(progenitor::TagStyle::Merged);
+    // Per-client state for the hand-written hooks (the response-size bound in `limits.rs`).
+    settings.with_inner_type(
+        "crate::limits::ClientState"
+            .parse::<proc_macro2::TokenStream>()
+            .expect("a type path is valid tokens"),
+    );
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         generator.generate_tokens(&parsed)

@@ -40,8 +40,9 @@ async fn convert<T: DeserializeOwned>(error: GenError<()>) -> DojoError {
         GenError::InvalidResponsePayload(bytes, e) => decode_error::<T>(&bytes, &e),
         GenError::UnexpectedResponse(response) => {
             let status = response.status().as_u16();
+            let headers = response.headers().clone();
             match response.bytes().await {
-                Ok(body) => DojoError::from_status_and_body(status, &body),
+                Ok(body) => DojoError::from_response_parts(status, &headers, &body),
                 Err(e) => DojoError::transport(&e),
             }
         }

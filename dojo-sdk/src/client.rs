@@ -21,6 +21,7 @@ pub struct DojoClient {
     write: generated::Client,
     write_http: reqwest::Client,
     api_base: Url,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for DojoClient {
@@ -45,6 +46,7 @@ impl DojoClient {
             user_agent: format!("dojo-sdk/{}", env!("CARGO_PKG_VERSION")),
             ca_pem: Vec::new(),
             allow_insecure_http: false,
+            max_response_bytes: crate::limits::DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -90,7 +92,9 @@ impl DojoClient {
         request: reqwest::RequestBuilder,
     ) -> Result<T, DojoError> {
         let response = request.send().await.map_err(|e| DojoError::transport(&e))?;
+        let response = crate::limits::limit_body(response, self.max_response_bytes);
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
@@ -98,7 +102,7 @@ impl DojoClient {
         if (200..300).contains(&status) {
             decode(&body)
         } else {
-            Err(DojoError::from_status_and_body(status, &body))
+            Err(DojoError::from_response_parts(status, &headers, &body))
         }
     }
 
@@ -119,6 +123,7 @@ pub struct DojoClientBuilder {
     user_agent: String,
     ca_pem: Vec<Vec<u8>>,
     allow_insecure_http: bool,
+    max_response_bytes: u64,
 }
 
 impl fmt::Debug for DojoClientBuilder {
@@ -180,6 +185,13 @@ impl DojoClientBuilder {
         self
     }
 
+    /// Largest response body accepted, bytes (default 64 MiB). A larger answer fails the call
+    /// with [`DojoError::ResponseTooLarge`] as soon as the limit is passed, before it is buffered.
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<DojoClient, DojoError> {
         let base = parse_base_url(&self.base_url, self.allow_insecure_http)?;
@@ -196,13 +208,17 @@ impl DojoClientBuilder {
             self.http_client(write_token.as_deref(), tls)?
         };
         let base_str = base.as_str().trim_end_matches('/').to_string();
+        let state = crate::limits::ClientState {
+            max_response_bytes: self.max_response_bytes,
+        };
         let api_base = Url::parse(&format!("{base_str}/api/v2/"))
             .map_err(|e| DojoError::Config(format!("base URL cannot carry /api/v2/: {e}")))?;
         Ok(DojoClient {
-            read: generated::Client::new_with_client(&base_str, read_http),
-            write: generated::Client::new_with_client(&base_str, write_http.clone()),
+            read: generated::Client::new_with_client(&base_str, read_http, state.clone()),
+            write: generated::Client::new_with_client(&base_str, write_http.clone(), state),
             write_http,
             api_base,
+            max_response_bytes: self.max_response_bytes,
         })
     }
 

@@ -16,6 +16,15 @@ pub enum DojoError {
         status: u16,
         /// DefectDojo's error body, parsed.
         body: ApiErrorBody,
+        /// Seconds DefectDojo asked to wait (`Retry-After`, on 429 and 503), when it said.
+        retry_after: Option<u64>,
+    },
+    /// DefectDojo's answer was larger than the client's limit
+    /// ([`DojoClientBuilder::max_response_bytes`](crate::DojoClientBuilder::max_response_bytes)).
+    #[error("DefectDojo's answer is larger than the {limit} byte limit")]
+    ResponseTooLarge {
+        /// The limit, bytes.
+        limit: u64,
     },
     /// The request never got an answer (connection refused, TLS failure, timeout, ...).
     #[error("could not reach DefectDojo: {0}")]
@@ -49,6 +58,11 @@ pub enum ErrorKind {
     Invalid,
     /// Too many requests (429).
     RateLimited,
+    /// DefectDojo answered with a redirect (3xx), which the client never follows so the token is
+    /// never sent elsewhere: the base URL is wrong (scheme, host or path prefix).
+    Redirect,
+    /// The answer was larger than the client's response-size limit.
+    TooLarge,
     /// DefectDojo failed (5xx).
     Server,
     /// Network, TLS or timeout.
@@ -63,7 +77,8 @@ impl DojoError {
     /// The kind of failure, for callers that map errors to their own messages.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DojoError::Api { status, body } => match status {
+            DojoError::Api { status, body, .. } => match status {
+                300..=399 => ErrorKind::Redirect,
                 401 => ErrorKind::Unauthenticated,
                 403 if body.is_authentication_failure() => ErrorKind::Unauthenticated,
                 403 => ErrorKind::Forbidden,
@@ -73,6 +88,7 @@ impl DojoError {
                 _ => ErrorKind::Invalid,
             },
             DojoError::Transport(_) => ErrorKind::Transport,
+            DojoError::ResponseTooLarge { .. } => ErrorKind::TooLarge,
             DojoError::Decode { .. } => ErrorKind::Decode,
             DojoError::InvalidRequest(_) | DojoError::Config(_) => ErrorKind::Client,
         }
@@ -91,10 +107,34 @@ impl DojoError {
         DojoError::Api {
             status,
             body: ApiErrorBody::parse(body),
+            retry_after: None,
+        }
+    }
+
+    /// Builds an `Api` error from a status, the response headers (for `Retry-After`) and the body.
+    pub fn from_response_parts(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Self {
+        DojoError::Api {
+            status,
+            body: ApiErrorBody::parse(body),
+            retry_after: headers
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after),
+        }
+    }
+
+    /// Seconds DefectDojo asked to wait before retrying, if it said.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            DojoError::Api { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
     pub(crate) fn transport(e: &reqwest::Error) -> Self {
+        if let Some(limit) = too_large_limit(e) {
+            return DojoError::ResponseTooLarge { limit };
+        }
         // reqwest's Display names the URL; keep it out so query strings never reach a log.
         let what = if e.is_timeout() {
             "timed out"
@@ -117,6 +157,29 @@ impl DojoError {
             DojoError::Transport(format!("{what}: {detail}"))
         }
     }
+}
+
+/// The limit of a [`ResponseTooLarge`](crate::limits::ResponseTooLarge) anywhere in the source chain.
+fn too_large_limit(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(t) = err.downcast_ref::<crate::limits::ResponseTooLarge>() {
+            return Some(t.limit);
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// `Retry-After` as seconds: delta-seconds, or an HTTP date turned into seconds from now.
+fn parse_retry_after(value: &str) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(secs);
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let secs = (when.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds();
+    Some(secs.max(0) as u64)
 }
 
 /// DefectDojo's error body in the shapes it uses.
@@ -262,6 +325,23 @@ mod tests {
         );
         let parsed = ApiErrorBody::parse(br#"{"error":"'nope' is not a valid tag"}"#);
         assert_eq!(parsed.to_string(), "'nope' is not a valid tag");
+    }
+
+    #[test]
+    fn redirects_and_retry_after() {
+        assert_eq!(
+            DojoError::from_status_and_body(301, b"").kind(),
+            ErrorKind::Redirect
+        );
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::RETRY_AFTER, "3600".parse().unwrap());
+        let e = DojoError::from_response_parts(429, &headers, b"{}");
+        assert_eq!(
+            (e.kind(), e.retry_after_secs()),
+            (ErrorKind::RateLimited, Some(3600))
+        );
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

@@ -24,6 +24,7 @@ mod call;
 pub mod client;
 pub mod error;
 pub mod findings;
+pub mod limits;
 pub mod paging;
 pub mod scan;
 

@@ -41,6 +41,13 @@ fn parse_positive_secs(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_nonzero(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a positive integer")),
+    }
+}
+
 fn parse_count(s: &str) -> Result<usize, String> {
     s.trim()
         .parse::<usize>()
@@ -78,6 +85,9 @@ pub struct Config {
     /// Request timeout towards DefectDojo, seconds.
     #[arg(long, env = "DEFECTDOJO_TIMEOUT", default_value = "30", value_parser = parse_positive)]
     pub defectdojo_timeout: i64,
+    /// Largest answer accepted from DefectDojo, bytes (64 MiB); a larger one fails the call.
+    #[arg(long, env = "DEFECTDOJO_MAX_RESPONSE_BYTES", default_value = "67108864", value_parser = parse_nonzero)]
+    pub defectdojo_max_response_bytes: usize,
     /// PEM CA bundle to trust for DefectDojo's certificate.
     #[arg(long, env = "DEFECTDOJO_CA_BUNDLE")]
     pub defectdojo_ca_bundle: Option<PathBuf>,
@@ -101,12 +111,31 @@ pub struct Config {
     /// balancer without sticky sessions.
     #[arg(long, env = "MCP_HTTP_STATELESS", default_value = "false", value_parser = parse_switch)]
     pub http_stateless: bool,
-    /// Largest HTTP request body, bytes.
-    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value = "73400320", value_parser = parse_count)]
+    /// Largest MCP message, bytes: an HTTP request body, or a line on stdio (70 MiB: a 50 MB
+    /// report in base64 with room to spare).
+    #[arg(long, env = "MCP_MAX_BODY_BYTES", default_value = "73400320", value_parser = parse_nonzero)]
     pub max_body_bytes: usize,
     /// Longest time one HTTP request may take, seconds.
     #[arg(long, env = "MCP_REQUEST_TIMEOUT", default_value = "300", value_parser = parse_positive)]
     pub request_timeout: i64,
+    /// HTTP connections open at once; more are closed on accept.
+    #[arg(long, env = "MCP_MAX_CONNECTIONS", default_value = "512", value_parser = parse_nonzero)]
+    pub max_connections: usize,
+    /// Seconds a client has to send an HTTP request's headers.
+    #[arg(long, env = "MCP_HEADER_TIMEOUT", default_value = "10", value_parser = parse_positive_secs)]
+    pub header_timeout: f64,
+    /// MCP sessions (streamable HTTP or SSE) open at once, all callers together.
+    #[arg(long, env = "MCP_MAX_SESSIONS", default_value = "256", value_parser = parse_nonzero)]
+    pub max_sessions: usize,
+    /// MCP sessions open at once per caller (token).
+    #[arg(long, env = "MCP_MAX_SESSIONS_PER_CALLER", default_value = "16", value_parser = parse_nonzero)]
+    pub max_sessions_per_caller: usize,
+    /// Seconds an unused streamable-HTTP session stays open.
+    #[arg(long, env = "MCP_SESSION_IDLE_SECS", default_value = "300", value_parser = parse_positive_secs)]
+    pub session_idle_secs: f64,
+    /// Seconds open streams get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, env = "MCP_SHUTDOWN_GRACE", default_value = "3", value_parser = parse_positive_secs)]
+    pub shutdown_grace: f64,
 
     /// Legacy admin token (caller `admin-legacy`). Roles: `MCP_ROLE_<NAME>=<token>:<role>`.
     #[arg(long, env = "MCP_AUTH_TOKEN", hide_env_values = true)]
@@ -206,6 +235,30 @@ fn env_var_of_error(command: &clap::Command, error: &clap::Error) -> Option<Stri
         .map(|v| v.to_string_lossy().into_owned())
 }
 
+/// `%XX` escapes decoded (a Redis password in a URL is percent-encoded).
+fn urlencoding_decode(s: &str) -> Result<String, std::string::FromUtf8Error> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+}
+
 /// A refusal to start, with the variable and the fix.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -237,6 +290,41 @@ impl Config {
             e.exit()
         });
         Config::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// Every secret in the configuration, with the MCP tokens from `env` (`MCP_ROLE_<NAME>`
+    /// values), for [`crate::security::redact`]: none of them may appear in any output.
+    pub fn secrets<'a>(&self, env: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+        let mut secrets: Vec<String> = [
+            &self.defectdojo_api_key,
+            &self.defectdojo_read_api_key,
+            &self.defectdojo_write_api_key,
+            &self.mcp_auth_token,
+            &self.mcp_read_token,
+            &self.audit_hmac_key,
+            &self.audit_log_https_token,
+        ]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+        if let Some(url) = self.rate_limit_redis_url.as_deref() {
+            if let Ok(url) = reqwest::Url::parse(url.trim()) {
+                if let Some(password) = url.password() {
+                    secrets.push(password.to_string());
+                    if let Ok(decoded) = urlencoding_decode(password) {
+                        secrets.push(decoded);
+                    }
+                }
+            }
+        }
+        for (name, value) in env {
+            if name.starts_with("MCP_ROLE_") {
+                let token = value.rsplit_once(':').map_or(value, |(t, _)| t);
+                secrets.push(token.to_string());
+            }
+        }
+        secrets
     }
 
     /// Whether the transport is reachable over the network.

@@ -1,26 +1,25 @@
 //! `mcp-defectdojo`: the MCP server for DefectDojo.
 
 use mcp_adapter::config::{Config, StartupError, Transport};
-use mcp_adapter::http::{authenticate, check_host_and_origin, AuthState, HeaderPolicy};
+use mcp_adapter::http::{authenticate, check_body, check_host_and_origin, AuthState, HeaderPolicy};
 use mcp_adapter::pipeline::Security;
 use mcp_adapter::security::ratelimit::{MutationLimiter, SlidingWindowLimiter};
+use mcp_adapter::security::redact;
 use mcp_adapter::security::redis_limiter::RedisLimiter;
 use mcp_adapter::security::roles::TokenTable;
+use mcp_adapter::serve::{self, ServeLimits};
 use mcp_adapter::server::DojoServer;
+use mcp_adapter::sessions::{bind_sessions, SessionLimits, SessionRegistry};
 use mcp_adapter::sse::{self, SseSessions};
-use mcp_adapter::tools::ToolContext;
+use mcp_adapter::tools::ToolEnv;
 use rmcp::transport::streamable_http_server::{
     session::local::LocalSessionManager, StreamableHttpServerConfig, StreamableHttpService,
 };
-use rmcp::ServiceExt;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long shutdown waits for the audit forwarders.
 const AUDIT_CLOSE_GRACE: Duration = Duration::from_secs(5);
-
-/// Open SSE sessions allowed at once; each holds a task and two small channels.
-const MAX_SSE_SESSIONS: usize = 1024;
 
 fn main() -> std::process::ExitCode {
     // A missing .env is normal; a broken one is reported below by clap or the checks.
@@ -29,6 +28,8 @@ fn main() -> std::process::ExitCode {
         return mcp_adapter::audit::cli::run(std::env::args_os().skip(1));
     }
     let config = Config::from_env_and_args();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    redact::install(config.secrets(env.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     init_logging(&config.log_level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -40,10 +41,13 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    let outcome = runtime.block_on(run(config));
+    // Tasks still running (a stream past the shutdown grace, the stdin reader) are not awaited.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", redact::scrub(&e.to_string()));
             std::process::ExitCode::from(2)
         }
     }
@@ -55,7 +59,8 @@ fn init_logging(level: &str) {
     // stdout carries the protocol on stdio: logs always go to stderr.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Every line is scrubbed of configured secrets, whatever wrote it.
+        .with_writer(|| redact::ScrubbedStderr)
         .with_ansi(false)
         .with_target(true)
         .init();
@@ -84,6 +89,7 @@ async fn run(config: Config) -> Result<(), StartupError> {
         dojo_sdk::DojoClient::builder(config.defectdojo_url.clone().unwrap_or_default())
             .allow_insecure_http(config.allow_insecure_http)
             .timeout(Duration::from_secs(config.defectdojo_timeout as u64))
+            .max_response_bytes(config.defectdojo_max_response_bytes as u64)
             .user_agent(concat!("mcp-defectdojo/", env!("CARGO_PKG_VERSION")));
     let key = |k: &Option<String>| k.clone().filter(|k| !k.trim().is_empty());
     if let Some(k) = key(&config.defectdojo_api_key) {
@@ -143,34 +149,22 @@ async fn run(config: Config) -> Result<(), StartupError> {
         config.untrusted_content_wrapping,
         audit.clone(),
     ));
-    let new_context = {
-        let dojo = dojo.clone();
-        let found_by = config.defectdojo_default_found_by_id;
-        let max = config.max_scan_bytes;
-        let dir = config.scan_dir.clone();
-        move || {
-            Arc::new(ToolContext {
-                dojo: dojo.clone(),
-                default_found_by_id: found_by,
-                max_scan_bytes: max,
-                scan_dir: dir.clone(),
-                findings_read: Default::default(),
-            })
-        }
-    };
+    let tool_env = Arc::new(ToolEnv {
+        dojo,
+        default_found_by_id: config.defectdojo_default_found_by_id,
+        max_scan_bytes: config.max_scan_bytes,
+        scan_dir: config.scan_dir.clone(),
+    });
 
     let served = match config.transport {
         Transport::Stdio => {
-            let server = DojoServer::new(security, new_context());
-            let running = server
-                .serve(rmcp::transport::stdio())
+            let server = DojoServer::new(security, tool_env);
+            mcp_adapter::stdio::serve(server, config.max_body_bytes, shutdown_signal())
                 .await
-                .map_err(|e| StartupError(format!("stdio session failed to start: {e}")))?;
-            let _ = running.waiting().await;
-            Ok(())
+                .map_err(StartupError)
         }
         Transport::StreamableHttp | Transport::Sse => {
-            serve_http(config, tokens, security, new_context).await
+            serve_http(config, tokens, security, tool_env, audit.clone()).await
         }
     };
     // Give the SIEM forwarders a moment to deliver; what they cannot stays spooled.
@@ -182,7 +176,8 @@ async fn serve_http(
     config: Config,
     tokens: TokenTable,
     security: Arc<Security>,
-    new_context: impl Fn() -> Arc<ToolContext> + Send + Sync + 'static,
+    tool_env: Arc<ToolEnv>,
+    audit: Arc<mcp_adapter::audit::AuditLog>,
 ) -> Result<(), StartupError> {
     let mut hosts: Vec<String> = vec![
         "localhost".into(),
@@ -207,44 +202,79 @@ async fn serve_http(
         .cloned()
         .collect();
 
+    let idle = Duration::from_secs_f64(config.session_idle_secs);
     let mcp = match config.transport {
         Transport::Sse => {
             let sessions = SseSessions::new(
                 Box::new(move |caller| {
-                    DojoServer::for_caller(security.clone(), new_context(), caller)
+                    DojoServer::for_caller(security.clone(), tool_env.clone(), caller)
                 }),
-                MAX_SSE_SESSIONS,
+                config.max_sessions,
+                config.max_sessions_per_caller,
             );
             sse::router(sessions)
         }
         _ => {
-            // rmcp checks Host and Origin again: a second line behind our own check.
+            // rmcp checks Host and Origin again: a second line behind our own check, told of
+            // the same-origin requests our check lets through.
+            let mut rmcp_origins = origins.clone();
+            for host in hosts
+                .iter()
+                .filter(|h| !h.contains(':') || h.starts_with('['))
+            {
+                rmcp_origins.push(format!("http://{host}:*"));
+                rmcp_origins.push(format!("https://{host}:*"));
+            }
             let mcp_config = StreamableHttpServerConfig::default()
                 .with_legacy_session_mode(!config.http_stateless)
                 .with_json_response(config.http_stateless)
                 .with_allowed_hosts(hosts.clone())
-                .with_allowed_origins(origins.clone())
-                .enforce_origin_validation();
+                .with_allowed_origins(rmcp_origins)
+                .enforce_origin_validation()
+                .with_max_request_body_bytes(config.max_body_bytes);
+            let mut manager = LocalSessionManager::default();
+            // Our reaper closes idle sessions first; rmcp's own timer is the backstop.
+            manager.session_config.keep_alive = Some(idle + Duration::from_secs(60));
+            let manager = Arc::new(manager);
             let service: StreamableHttpService<DojoServer, LocalSessionManager> =
                 StreamableHttpService::new(
-                    move || Ok(DojoServer::new(security.clone(), new_context())),
-                    Default::default(),
+                    move || Ok(DojoServer::new(security.clone(), tool_env.clone())),
+                    manager.clone(),
                     mcp_config,
                 );
-            axum::Router::new().nest_service("/mcp", service)
+            let router = axum::Router::new().nest_service("/mcp", service);
+            if config.http_stateless {
+                router
+            } else {
+                let registry = SessionRegistry::new(
+                    SessionLimits {
+                        total: config.max_sessions,
+                        per_caller: config.max_sessions_per_caller,
+                        idle,
+                    },
+                    manager,
+                );
+                registry.spawn_reaper();
+                router.layer(axum::middleware::from_fn_with_state(
+                    registry,
+                    bind_sessions,
+                ))
+            }
         }
     };
-    let auth = Arc::new(AuthState { tokens });
+    let auth = Arc::new(AuthState::new(tokens, audit));
     let policy = Arc::new(HeaderPolicy { hosts, origins });
-    // Layers run outermost first: time and size limits, then Host/Origin, then the token.
+    // Layers run outermost first: the time limit, Host/Origin, the token, then the body (read
+    // only for an authenticated caller), then the transport.
     let app = mcp
+        .layer(axum::middleware::from_fn_with_state(
+            config.max_body_bytes,
+            check_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(auth, authenticate))
         .layer(axum::middleware::from_fn_with_state(
             policy,
             check_host_and_origin,
-        ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            config.max_body_bytes,
         ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
@@ -266,15 +296,13 @@ async fn serve_http(
         "mcp"
     };
     tracing::info!("listening on http://{local}/{path}");
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        // Without NODELAY every streamed response waits ~40 ms for Nagle.
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| StartupError(format!("HTTP server stopped: {e}")))
+    let limits = ServeLimits {
+        max_connections: config.max_connections,
+        header_timeout: Duration::from_secs_f64(config.header_timeout),
+        shutdown_grace: Duration::from_secs_f64(config.shutdown_grace),
+    };
+    serve::serve(listener, app, limits, shutdown_signal()).await;
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what service managers and container runtimes send).

@@ -5,8 +5,10 @@ use crate::audit::{sanitize_arguments, AuditLog, AuditRecord};
 use crate::security::content::{self, Refusal};
 use crate::security::errors::describe;
 use crate::security::ratelimit::{LimitRefusal, MutationLimiter, OPEN_ACCESS_KEY};
+use crate::security::reads::ReadHistory;
+use crate::security::redact;
 use crate::security::roles::Caller;
-use crate::tools::{self, ToolContext, ToolDef, ToolFailure};
+use crate::tools::{self, ToolContext, ToolDef, ToolEnv, ToolFailure};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -38,6 +40,8 @@ pub struct Security {
     pub wrap_untrusted: bool,
     /// The audit trail.
     pub audit: Arc<AuditLog>,
+    /// Finding ids each caller read lately, for `findings_read_before_mutation`.
+    pub reads: ReadHistory,
     /// Each tool's compiled input schema, built on the tool's first call: compiling all 24
     /// up front would cost a few milliseconds of start-up for tools a session may never call.
     validators: HashMap<&'static str, std::sync::OnceLock<jsonschema::Validator>>,
@@ -54,6 +58,7 @@ impl Security {
             limiter,
             wrap_untrusted,
             audit,
+            reads: ReadHistory::default(),
             validators,
         }
     }
@@ -76,27 +81,39 @@ struct Denial {
     message: String,
 }
 
+/// Longest tool name, argument name or client-supplied id echoed in a message or record.
+const MAX_ECHOED_NAME: usize = 64;
+
+/// `name` cut to [`MAX_ECHOED_NAME`] characters, so a huge name cannot flood a reply or a record.
+pub fn cut_name(name: &str) -> String {
+    match name.char_indices().nth(MAX_ECHOED_NAME) {
+        Some((i, _)) => format!("{}…", &name[..i]),
+        None => name.to_string(),
+    }
+}
+
 /// Runs one call through the whole pipeline and returns what the client sees.
 pub async fn run(
     security: &Security,
-    ctx: &ToolContext,
+    env: &Arc<ToolEnv>,
     caller: &Caller,
     call: ToolCall,
 ) -> CallToolResult {
     let started = Instant::now();
     let arguments = Value::Object(call.arguments.clone().unwrap_or_default());
     let tool = tools::find(&call.name);
-    let read_before = tool.filter(|t| t.effect.is_mutation()).map(|_| {
-        ctx.findings_read
-            .lock()
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
-    });
+    let read_before = tool
+        .filter(|t| t.effect.is_mutation())
+        .map(|_| security.reads.recent(caller.id()));
+    let ctx = ToolContext::new(env.clone());
 
     let outcome = match tool {
         None => Err(Denial {
             event_type: "input_rejected",
-            message: format!("unknown tool `{}`", call.name),
+            message: format!(
+                "unknown tool `{}`; tools/list names the tools",
+                cut_name(&call.name)
+            ),
         }),
         Some(tool) => admit(security, tool, caller, &arguments)
             .await
@@ -109,7 +126,7 @@ pub async fn run(
             "denied",
             Some(denial.message),
         ),
-        Ok(tool) => match (tool.run)(ctx, arguments.clone()).await {
+        Ok(tool) => match (tool.run)(&ctx, arguments.clone()).await {
             Ok(value) => (
                 success_result(security, value),
                 "tool_call",
@@ -129,11 +146,12 @@ pub async fn run(
             }
         },
     };
+    security.reads.record(caller.id(), ctx.take_findings_read());
     security.audit.record(&AuditRecord {
         timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         event_type,
         outcome: outcome_name,
-        tool: call.name,
+        tool: cut_name(&call.name),
         authenticated_caller_id: caller.id().to_string(),
         // As the Python server: "anonymous" when the client names itself nowhere.
         caller_id: Some(call.client_id.unwrap_or_else(|| "anonymous".into())),
@@ -168,6 +186,7 @@ async fn admit(
         });
     }
     validate_schema(security, tool, arguments)?;
+    check_text_arguments(arguments)?;
     if tool.effect.is_mutation() {
         check_written_content(arguments)?;
         let key = match caller {
@@ -207,20 +226,12 @@ fn compile_schema(tool: &ToolDef) -> jsonschema::Validator {
 
 fn validate_schema(security: &Security, tool: &ToolDef, arguments: &Value) -> Result<(), Denial> {
     let validator = security.validators[tool.name].get_or_init(|| compile_schema(tool));
-    let problems: Vec<String> = validator
+    let mut problems: Vec<String> = validator
         .iter_errors(arguments)
         .take(5)
-        .map(|e| {
-            let path = e.instance_path().to_string();
-            let argument = path.trim_start_matches('/').replace('/', ".");
-            let what = schema_problem(&e);
-            if argument.is_empty() {
-                what
-            } else {
-                format!("{argument}: {what}")
-            }
-        })
+        .map(|e| describe_violation(tool, &e))
         .collect();
+    problems.dedup();
     if problems.is_empty() {
         Ok(())
     } else {
@@ -231,21 +242,127 @@ fn validate_schema(security: &Security, tool: &ToolDef, arguments: &Value) -> Re
     }
 }
 
-/// A schema violation in words, without echoing long input back.
-fn schema_problem(error: &jsonschema::ValidationError<'_>) -> String {
-    let text = error.to_string();
-    // jsonschema quotes the offending value first; keep the rule, cut a long value.
-    if text.chars().count() > 160 {
-        let rule = text
-            .rsplit_once(" is ")
-            .map(|(_, r)| format!("value is {r}"))
+/// One schema violation as "argument: what is wrong", never echoing a long value.
+fn describe_violation(tool: &ToolDef, error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let path = error.instance_path().to_string();
+    let argument = cut_name(&path.trim_start_matches('/').replace('/', "."));
+    let accepted = || {
+        let schema = tool.published_input_schema();
+        let names: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|p| p.keys().cloned().collect())
             .unwrap_or_default();
-        if !rule.is_empty() && rule.chars().count() < 160 {
-            return rule;
+        names.join(", ")
+    };
+    let what = match error.kind() {
+        // `additionalProperties: false` reports each extra argument at its own path.
+        Kind::FalseSchema => {
+            return format!(
+                "unknown argument `{argument}`; {} takes: {}",
+                tool.name,
+                accepted()
+            )
         }
-        return format!("{}…", text.chars().take(157).collect::<String>());
+        Kind::AdditionalProperties { unexpected } => {
+            let names: Vec<String> = unexpected.iter().map(|n| cut_name(n)).collect();
+            return format!(
+                "unknown argument `{}`; {} takes: {}",
+                names.join("`, `"),
+                tool.name,
+                accepted()
+            );
+        }
+        Kind::Required { property } => {
+            return format!(
+                "missing required argument `{}`",
+                property.as_str().map(cut_name).unwrap_or_default()
+            )
+        }
+        // A nullable argument is `anyOf [T, null]`: say what is wrong against T.
+        Kind::AnyOf { context } => context
+            .iter()
+            .find(|branch| !branch.iter().any(is_null_type_error))
+            .and_then(|branch| branch.first())
+            .map(|inner| violation_text(inner))
+            .unwrap_or_else(|| "has the wrong type".into()),
+        _ => violation_text(error),
+    };
+    if argument.is_empty() {
+        what
+    } else {
+        format!("{argument}: {what}")
     }
-    text
+}
+
+fn is_null_type_error(error: &jsonschema::ValidationError<'_>) -> bool {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    matches!(error.kind(), Kind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null")
+}
+
+/// What a violation means, in words that do not quote the value.
+fn violation_text(error: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as Kind};
+    match error.kind() {
+        Kind::Type {
+            kind: TypeKind::Single(t),
+        } => format!("must be of type {t}"),
+        Kind::Type { .. } => "has the wrong type".into(),
+        Kind::Minimum { limit } => format!("must be at least {limit}"),
+        Kind::Maximum { limit } => format!("must be at most {limit}"),
+        Kind::MinLength { limit } => format!("must be at least {limit} characters long"),
+        Kind::MaxLength { limit } => format!("must be at most {limit} characters long"),
+        Kind::MinItems { limit } => format!("must have at least {limit} items"),
+        Kind::MaxItems { limit } => format!("must have at most {limit} items"),
+        Kind::Enum { options } => format!("must be one of {options}"),
+        Kind::Format { format } => format!("must be a valid {format}"),
+        Kind::Pattern { pattern } => format!("must match the pattern {pattern}"),
+        Kind::UniqueItems => "must not repeat items".into(),
+        _ => {
+            // Anything rarer: jsonschema's words, cut so a long value is not echoed in full.
+            let text = error.to_string();
+            match text.char_indices().nth(160) {
+                Some((i, _)) => format!("{}…", &text[..i]),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Refuses NUL and other control characters (tab, newline and carriage return aside) in any
+/// text argument, and blank text where DefectDojo stores it. DefectDojo cannot store NUL and
+/// trims blanks to nothing: refused here, nothing reaches it, so a multi-step tool never fails
+/// half-way on such input.
+fn check_text_arguments(arguments: &Value) -> Result<(), Denial> {
+    fn walk(name: &str, value: &Value) -> Result<(), Denial> {
+        match value {
+            // Base64 report content: checked by decoding, and too large to walk for nothing.
+            Value::String(_) if name == "file" => Ok(()),
+            Value::String(s) => {
+                if s.chars()
+                    .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+                {
+                    return Err(Denial {
+                        event_type: "input_rejected",
+                        message: format!(
+                            "invalid arguments: {name}: contains a NUL or control character; remove it and retry"
+                        ),
+                    });
+                }
+                if WRITTEN_TEXT.contains(&name) && s.trim().is_empty() {
+                    return Err(Denial {
+                        event_type: "input_rejected",
+                        message: format!("invalid arguments: {name}: must not be blank"),
+                    });
+                }
+                Ok(())
+            }
+            Value::Array(items) => items.iter().try_for_each(|v| walk(name, v)),
+            Value::Object(map) => map.iter().try_for_each(|(k, v)| walk(k, v)),
+            _ => Ok(()),
+        }
+    }
+    walk("", arguments)
 }
 
 /// Refuses injection, tool-call syntax and secrets in text that will be stored, and bad tags.
@@ -289,6 +406,7 @@ fn refuse_text(field: &str, text: &str) -> Result<(), Denial> {
 }
 
 fn success_result(security: &Security, mut value: Value) -> CallToolResult {
+    redact::scrub_value(&mut value);
     if security.wrap_untrusted {
         content::wrap_untrusted(&mut value);
     }
@@ -301,7 +419,9 @@ fn success_result(security: &Security, mut value: Value) -> CallToolResult {
 }
 
 fn error_result(message: &str) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message.to_string())])
+    CallToolResult::error(vec![ContentBlock::text(
+        redact::scrub(message).into_owned(),
+    )])
 }
 
 #[cfg(test)]

@@ -2,40 +2,41 @@
 
 use crate::pipeline::{self, Security, ToolCall};
 use crate::security::roles::Caller;
-use crate::tools::{self, Effect, ToolContext, ToolDef};
+use crate::tools::{self, Effect, ToolDef, ToolEnv};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CustomRequest, CustomResult, ErrorCode,
+    Implementation, ListToolsResult, NumberOrString, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, LazyLock};
 
-/// One MCP session's server. Security state is shared; the read history is per session.
+/// One MCP session's server. Security state and the tool environment are shared by all.
 #[derive(Clone)]
 pub struct DojoServer {
     security: Arc<Security>,
-    ctx: Arc<ToolContext>,
+    env: Arc<ToolEnv>,
     /// The caller of the whole session, for transports that authenticate once per session (SSE).
     session_caller: Option<Caller>,
 }
 
 impl DojoServer {
     /// A server for one session whose caller comes with each request (stdio, streamable HTTP).
-    pub fn new(security: Arc<Security>, ctx: Arc<ToolContext>) -> Self {
+    pub fn new(security: Arc<Security>, env: Arc<ToolEnv>) -> Self {
         DojoServer {
             security,
-            ctx,
+            env,
             session_caller: None,
         }
     }
 
     /// A server for one session opened by `caller` (SSE).
-    pub fn for_caller(security: Arc<Security>, ctx: Arc<ToolContext>, caller: Caller) -> Self {
+    pub fn for_caller(security: Arc<Security>, env: Arc<ToolEnv>, caller: Caller) -> Self {
         DojoServer {
             security,
-            ctx,
+            env,
             session_caller: Some(caller),
         }
     }
@@ -132,10 +133,45 @@ impl ServerHandler for DojoServer {
             name: request.name.to_string(),
             arguments: request.arguments,
             client_id,
-            request_id: format!("{:?}", context.id),
+            request_id: match &context.id {
+                NumberOrString::Number(n) => n.to_string(),
+                NumberOrString::String(s) => pipeline::cut_name(s),
+            },
         };
-        Ok(pipeline::run(&self.security, &self.ctx, &caller, call)
+        Ok(pipeline::run(&self.security, &self.env, &caller, call)
             .await
             .into())
+    }
+
+    /// A request rmcp could not read as one it knows. `tools/call` lands here when its params do
+    /// not fit (arguments that are not an object): that is invalid params (-32602), not an
+    /// unknown method.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        let known = [
+            "tools/call",
+            "tools/list",
+            "initialize",
+            "ping",
+            "notifications/initialized",
+        ];
+        if known.contains(&request.method.as_str()) {
+            return Err(ErrorData::new(
+                ErrorCode::INVALID_PARAMS,
+                format!(
+                    "invalid params for {}: `name` must be a string and `arguments`, when given, a JSON object",
+                    request.method
+                ),
+                None,
+            ));
+        }
+        Err(ErrorData::new(
+            ErrorCode::METHOD_NOT_FOUND,
+            format!("method not found: {}", pipeline::cut_name(&request.method)),
+            None,
+        ))
     }
 }

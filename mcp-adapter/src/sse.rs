@@ -16,6 +16,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use bytes::Bytes;
 use futures::channel::mpsc;
 use futures::{SinkExt, Stream, StreamExt};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -40,15 +41,22 @@ pub struct SseSessions {
     sessions: Mutex<HashMap<String, Session>>,
     new_server: Box<ServerFactory>,
     max_sessions: usize,
+    max_per_caller: usize,
 }
 
 impl SseSessions {
-    /// Sessions served by `new_server`, at most `max_sessions` at once.
-    pub fn new(new_server: Box<ServerFactory>, max_sessions: usize) -> Arc<Self> {
+    /// Sessions served by `new_server`, at most `max_sessions` at once and `max_per_caller`
+    /// per caller.
+    pub fn new(
+        new_server: Box<ServerFactory>,
+        max_sessions: usize,
+        max_per_caller: usize,
+    ) -> Arc<Self> {
         Arc::new(SseSessions {
             sessions: Mutex::new(HashMap::new()),
             new_server,
             max_sessions,
+            max_per_caller,
         })
     }
 
@@ -65,6 +73,8 @@ pub fn router(sessions: Arc<SseSessions>) -> Router {
         .route("/sse", get(open_stream))
         .route("/messages", post(post_message))
         .route("/messages/", post(post_message))
+        // The body check in front (`http::check_body`) enforces MCP_MAX_BODY_BYTES.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(sessions)
 }
 
@@ -89,10 +99,20 @@ async fn open_stream(
     let (to_client, from_server) = mpsc::channel::<ServerJsonRpcMessage>(CHANNEL_DEPTH);
     {
         let mut open = sessions.lock();
+        if open.values().filter(|s| s.caller == caller).count() >= sessions.max_per_caller {
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many open SSE sessions for this token ({}); close one and retry",
+                    sessions.max_per_caller
+                ),
+            )
+                .into_response();
+        }
         if open.len() >= sessions.max_sessions {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
-                "too many open SSE sessions",
+                "too many open SSE sessions; retry later",
             )
                 .into_response();
         }
@@ -147,8 +167,12 @@ async fn post_message(
     State(sessions): State<Arc<SseSessions>>,
     Extension(caller): Extension<Caller>,
     Query(query): Query<SessionQuery>,
-    Json(message): Json<ClientJsonRpcMessage>,
+    body: Bytes,
 ) -> Response {
+    let message: ClientJsonRpcMessage = match crate::jsonrpc::parse_client_message(&body) {
+        Ok(message) => message,
+        Err(error) => return (StatusCode::BAD_REQUEST, Json(error)).into_response(),
+    };
     let sender = {
         let open = sessions.lock();
         match open.get(&query.session_id) {

@@ -129,6 +129,8 @@ impl AuditLog {
             prev_hmac: &state.prev_mac,
         };
         let canonical = serde_json::to_string(&envelope).unwrap_or_default();
+        // No secret lands in the trail, whoever wrote it into the record.
+        let canonical = crate::security::redact::scrub(&canonical).into_owned();
         let mac = chain::mac(&self.key, &state.prev_mac, &canonical);
         let line = chain::seal(&canonical, &mac);
         if let Some(file) = state.file.as_mut() {
@@ -161,6 +163,22 @@ impl AuditLog {
             event_type: "lifecycle",
             outcome: "success",
             detail: serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed}),
+        });
+    }
+
+    /// Records refused authentication on an HTTP transport: where from and whether a token was
+    /// presented at all (never the token). `suppressed` counts refusals since the last record
+    /// that were not recorded one by one (a flood is summarised, so it cannot fill the disk).
+    pub fn record_auth_failure(&self, source: &str, token_presented: bool, suppressed: u64) {
+        self.append(&AuditNotice {
+            timestamp: now(),
+            event_type: "authentication_failed",
+            outcome: "denied",
+            detail: serde_json::json!({
+                "source_address": source,
+                "token_presented": token_presented,
+                "suppressed_since_last": suppressed,
+            }),
         });
     }
 

@@ -38,7 +38,28 @@ pub fn describe(error: &DojoError) -> String {
         ErrorKind::NotFound => {
             "not found: no such object, or it is outside what this server's DefectDojo key can see".into()
         }
-        ErrorKind::RateLimited => "DefectDojo is limiting requests; retry in a minute".into(),
+        ErrorKind::RateLimited => match error.retry_after_secs() {
+            Some(secs) => format!(
+                "DefectDojo is limiting requests (HTTP 429) and asks to wait {}; retry after that",
+                wait_in_words(secs)
+            ),
+            None => "DefectDojo is limiting requests (HTTP 429) without saying for how long; wait a little and retry".into(),
+        },
+        ErrorKind::Redirect => format!(
+            "DefectDojo answered with a redirect (HTTP {}), which this server never follows so its API key is not sent elsewhere; the operator should check DEFECTDOJO_URL (https or http, host name, path prefix)",
+            error.status().unwrap_or(300)
+        ),
+        ErrorKind::TooLarge => match error {
+            DojoError::ResponseTooLarge { limit } => format!(
+                "DefectDojo's answer was larger than this server accepts ({limit} bytes); ask for less (a smaller limit or narrower filters), or the operator can raise DEFECTDOJO_MAX_RESPONSE_BYTES"
+            ),
+            _ => "DefectDojo's answer was larger than this server accepts".into(),
+        },
+        ErrorKind::Server if error.retry_after_secs().is_some() => format!(
+            "DefectDojo is unavailable (HTTP {}) and asks to wait {}; retry after that",
+            error.status().unwrap_or(503),
+            wait_in_words(error.retry_after_secs().unwrap_or_default())
+        ),
         ErrorKind::Server => {
             "DefectDojo failed while handling the request; nothing to fix in the arguments, retry later or ask its administrator".into()
         }
@@ -52,8 +73,17 @@ pub fn describe(error: &DojoError) -> String {
     }
 }
 
+/// `3600` → "3600 s (about 60 min)".
+fn wait_in_words(secs: u64) -> String {
+    match secs {
+        0..=90 => format!("{secs} s"),
+        91..=5400 => format!("{secs} s (about {} min)", secs.div_ceil(60)),
+        _ => format!("{secs} s (about {} h)", secs.div_ceil(3600)),
+    }
+}
+
 fn describe_invalid(error: &DojoError) -> String {
-    let DojoError::Api { status, body } = error else {
+    let DojoError::Api { status, body, .. } = error else {
         return "DefectDojo refused the request".into();
     };
     if *status == 405 || *status == 415 {
@@ -112,6 +142,26 @@ mod tests {
         assert_eq!(
             describe(&e),
             "DefectDojo refused the value of: a value the server fills in, product_id; check and retry"
+        );
+    }
+
+    #[test]
+    fn redirects_and_rate_limits_say_what_happened() {
+        let redirect = describe(&DojoError::from_status_and_body(301, b""));
+        assert!(
+            redirect.contains("redirect") && redirect.contains("DEFECTDOJO_URL"),
+            "{redirect}"
+        );
+        assert!(!redirect.contains("IDs"), "{redirect}");
+        let mut headers = http::HeaderMap::new();
+        headers.insert("retry-after", "3600".parse().unwrap());
+        let limited = describe(&DojoError::from_response_parts(429, &headers, b""));
+        assert!(limited.contains("3600 s (about 60 min)"), "{limited}");
+        assert!(!limited.contains("a minute"), "{limited}");
+        let big = describe(&DojoError::ResponseTooLarge { limit: 10 });
+        assert!(
+            big.contains("10 bytes") && big.contains("DEFECTDOJO_MAX_RESPONSE_BYTES"),
+            "{big}"
         );
     }
 

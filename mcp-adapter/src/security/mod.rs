@@ -2,5 +2,7 @@
 pub mod content;
 pub mod errors;
 pub mod ratelimit;
+pub mod reads;
+pub mod redact;
 pub mod redis_limiter;
 pub mod roles;

@@ -6,12 +6,11 @@ use dojo_sdk::paging::Page;
 use dojo_sdk::{call, types, DojoClient, DojoError, ScanFile, ScanUpload};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// What a tool needs to run: the SDK client, settings, and this session's read history.
-pub struct ToolContext {
+/// What every tool call shares: the SDK client and settings. One per process.
+pub struct ToolEnv {
     /// DefectDojo client.
     pub dojo: DojoClient,
     /// `found_by` for created findings (DEFECTDOJO_DEFAULT_FOUND_BY_ID).
@@ -20,8 +19,35 @@ pub struct ToolContext {
     pub max_scan_bytes: usize,
     /// Directory `file_path` uploads must lie in; `None` disables `file_path`.
     pub scan_dir: Option<PathBuf>,
-    /// Finding ids this session has read, for the audit trail.
-    pub findings_read: Mutex<BTreeSet<i64>>,
+}
+
+/// One tool call's context: the shared [`ToolEnv`] and the finding ids this call read, which
+/// the pipeline adds to the caller's read history for the audit trail.
+pub struct ToolContext {
+    env: Arc<ToolEnv>,
+    findings_read: Mutex<Vec<i64>>,
+}
+
+impl ToolContext {
+    /// A context for one call.
+    pub fn new(env: Arc<ToolEnv>) -> Self {
+        ToolContext {
+            env,
+            findings_read: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The finding ids this call read, in the order it read them.
+    pub fn take_findings_read(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.findings_read.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl std::ops::Deref for ToolContext {
+    type Target = ToolEnv;
+    fn deref(&self) -> &ToolEnv {
+        &self.env
+    }
 }
 
 /// Why a tool call failed.
@@ -34,9 +60,26 @@ pub enum ToolFailure {
 }
 
 impl ToolFailure {
-    /// Wraps a serde error from decoding the arguments.
-    pub fn bad_arguments(e: serde_json::Error) -> Self {
-        ToolFailure::BadArguments(e.to_string())
+    /// Wraps a serde error from decoding the arguments, naming the argument at fault.
+    pub fn bad_arguments(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let argument = e.path().to_string();
+        let inner = e.inner().to_string();
+        // serde's "invalid value: integer `1e30`, expected i64" names neither the argument nor
+        // the range; say both.
+        let what = if inner.contains("expected i64") || inner.contains("expected u64") {
+            format!("must be a whole number from 1 to {}", i64::MAX)
+        } else {
+            inner
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        };
+        if argument.is_empty() || argument == "." {
+            ToolFailure::BadArguments(what)
+        } else {
+            ToolFailure::BadArguments(format!("{argument}: {what}"))
+        }
     }
 }
 

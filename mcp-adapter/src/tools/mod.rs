@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::LazyLock;
 
-pub use handlers::{ToolContext, ToolFailure};
+pub use handlers::{ToolContext, ToolEnv, ToolFailure};
 
 /// What a tool does to DefectDojo; drives annotations, rate limiting and audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,8 +122,8 @@ macro_rules! tool {
             input_schema: || schemars::schema_for!($args),
             run: |ctx, value| {
                 Box::pin(async move {
-                    let args: $args =
-                        serde_json::from_value(value).map_err(ToolFailure::bad_arguments)?;
+                    let args: $args = serde_path_to_error::deserialize(value)
+                        .map_err(ToolFailure::bad_arguments)?;
                     $handler(ctx, args).await
                 })
             },
