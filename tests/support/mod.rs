@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test crate uses its own part of this module
 
 pub mod client;
+pub mod hostile;
 pub mod sinks;
 
 use base64::Engine;
