@@ -372,3 +372,37 @@ impl Config {
         Ok(warnings)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's configuration table and `.env.example` are written by hand: this keeps them
+    /// listing every variable the server reads.
+    #[test]
+    fn every_variable_is_documented() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let example = std::fs::read_to_string(root.join(".env.example")).unwrap();
+        let table: String = readme
+            .split("## Configuration")
+            .nth(1)
+            .unwrap_or_default()
+            .split("\n## ")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        for arg in Config::command().get_arguments() {
+            let Some(var) = arg.get_env() else { continue };
+            let var = var.to_string_lossy();
+            assert!(
+                table.contains(var.as_ref()),
+                "{var} is missing from the README's configuration table"
+            );
+            assert!(
+                example.contains(var.as_ref()),
+                "{var} is missing from .env.example"
+            );
+        }
+    }
+}

@@ -30,8 +30,11 @@ pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub fn binary() -> &'static str {
-    env!("CARGO_BIN_EXE_mcp-defectdojo")
+/// The server binary: the one cargo built, or `MCP_DEFECTDOJO_BIN` (to run the same tests
+/// against another build, e.g. an older release, and see which fail there).
+pub fn binary() -> String {
+    std::env::var("MCP_DEFECTDOJO_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcp-defectdojo").to_string())
 }
 
 /// `tests/e2e/cases.json`, with the ZAP report's base64 put in place.
