@@ -84,7 +84,7 @@ struct Denial {
 /// Longest tool name, argument name or client-supplied id echoed in a message or record.
 const MAX_ECHOED_NAME: usize = 64;
 
-/// `name` cut to [`MAX_ECHOED_NAME`] characters, so a huge name cannot flood a reply or a record.
+/// `name` cut to `MAX_ECHOED_NAME` (64) characters, so a huge name cannot flood a reply or a record.
 pub fn cut_name(name: &str) -> String {
     match name.char_indices().nth(MAX_ECHOED_NAME) {
         Some((i, _)) => format!("{}…", &name[..i]),

@@ -43,7 +43,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(dojo, tmp_path, transport):
+def start_server(dojo, tmp_path, transport, tokens=True):
     port = free_port()
     env = base_env(dojo.url)
     env.update({
@@ -54,7 +54,7 @@ def start_server(dojo, tmp_path, transport):
         "AUDIT_LOG_FILE": str(tmp_path / "audit.jsonl"),
         "MUTATION_RATE_LIMIT": "1000",
     })
-    for role, token in TOKENS.items():
+    for role, token in TOKENS.items() if tokens else ():
         env[f"MCP_ROLE_{role.upper()}"] = f"{token}:{role}"
     proc = subprocess.Popen([str(BINARY)], env=env, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     deadline = time.time() + 20

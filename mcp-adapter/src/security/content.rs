@@ -47,8 +47,8 @@ const SERVER_KEYS: &[&str] = &[
 
 /// Wraps every string DefectDojo sent, at any depth, as `{"value": ..., "_warning": ...}`;
 /// an array holding strings (tags, references) is wrapped as a whole. Not wrapped: numbers,
-/// booleans, nulls, empty strings, dates, the values of [`SAFE_KEYS`], and the server's own
-/// top-level [`SERVER_KEYS`]. A value already wrapped is left as it is, so nothing is wrapped
+/// booleans, nulls, empty strings, dates, the values of `SAFE_KEYS`, and the server's own
+/// top-level `SERVER_KEYS`. A value already wrapped is left as it is, so nothing is wrapped
 /// twice.
 pub fn wrap_untrusted(value: &mut Value) {
     wrap_fields(value, true);
