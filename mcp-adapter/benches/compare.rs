@@ -443,6 +443,8 @@ async fn throughput(
         .env("FASTMCP_HOST", "127.0.0.1")
         .env("FASTMCP_PORT", port.to_string())
         .env("MCP_AUTH_TOKEN", TOKEN)
+        // Every benchmark client shares one token; ours caps sessions per token (16 by default).
+        .env("MCP_MAX_SESSIONS_PER_CALLER", "256")
         // The Python server's uvicorn writes access logs to stdout: nobody reads it here.
         .stdin(Stdio::null())
         .stdout(Stdio::null());
