@@ -657,3 +657,95 @@ async fn the_server_forwards_tool_calls_to_syslog() {
     );
     assert_eq!(records[2]["authenticated_caller_id"], "reader");
 }
+
+#[test]
+fn a_log_behind_its_anchor_is_refused_at_startup() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = intact_log(dir.path());
+    let anchor_before = std::fs::read(chain::head_path(&path)).unwrap();
+    rewrite(&path, |l| l.truncate(l.len() - 2));
+    let refused = AuditLog::new(KEY.as_bytes().to_vec(), Some(path.clone()))
+        .err()
+        .expect("a cut tail stops the start");
+    let message = refused.to_string();
+    assert!(message.contains("ends at seq 10") && message.contains("seq 12"), "{message}");
+    // The evidence stays: the anchor is untouched and the verifier still says truncated.
+    assert_eq!(std::fs::read(chain::head_path(&path)).unwrap(), anchor_before);
+    let broken = verify(
+        KEY.as_bytes(),
+        std::slice::from_ref(&path),
+        TailCheck::Head(chain::head_path(&path)),
+    )
+    .unwrap_err();
+    assert!(broken.reason.contains("truncated"), "{broken}");
+}
+
+#[test]
+fn audit_files_are_private_and_have_one_writer() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::new(KEY.as_bytes().to_vec(), Some(path.clone())).unwrap();
+    log.record(&tool_record(1));
+    for file in [path.clone(), chain::head_path(&path)] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    // A second server process on the same file is refused, with what to do.
+    let mut second = std::process::Command::new(support::binary());
+    second
+        .current_dir(dir.path())
+        .env("DEFECTDOJO_URL", "http://127.0.0.1:9")
+        .env("DEFECTDOJO_API_KEY", "dojo-test-key")
+        .env("ALLOW_INSECURE_HTTP", "true")
+        .env("AUDIT_LOG_FILE", &path)
+        .env("AUDIT_HMAC_KEY", KEY)
+        .stdin(std::process::Stdio::null());
+    let out = second.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another process is writing this audit log"), "{stderr}");
+    // Not a regular file: refused before anything is read from it.
+    let device = AuditLog::new(KEY.as_bytes().to_vec(), Some(PathBuf::from("/dev/full")))
+        .err()
+        .expect("a device is refused");
+    assert!(device.to_string().contains("not a regular file"), "{device}");
+}
+
+#[test]
+fn the_verify_command_says_what_it_cannot_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = intact_log(dir.path());
+    let run = |args: &[&str], files: &[&Path]| {
+        let mut cmd = std::process::Command::new(support::binary());
+        cmd.args(["audit", "verify"])
+            .args(args)
+            .args(files)
+            .env("AUDIT_HMAC_KEY", KEY);
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    // Deleted first records: broken unless told the file is a later piece of a rotation.
+    let cut = dir.path().join("cut.jsonl");
+    std::fs::copy(&path, &cut).unwrap();
+    std::fs::copy(chain::head_path(&path), chain::head_path(&cut)).unwrap();
+    rewrite(&cut, |l| {
+        l.drain(..3);
+    });
+    let (code, out) = run(&[], &[&cut]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("does not start at the chain's beginning"), "{out}");
+    let (code, out) = run(&["--rotated-piece"], &[&cut]);
+    assert_eq!(code, Some(0), "{out}");
+    // An intact log whose anchor is missing: cannot check the tail (2), not broken (1).
+    std::fs::remove_file(chain::head_path(&cut)).unwrap();
+    let (code, out) = run(&[], &[&cut]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("head anchor") && out.contains("missing"), "{out}");
+    // A gzip-compressed piece is named as such.
+    let gz = dir.path().join("audit.jsonl.1.gz");
+    std::fs::write(&gz, [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).unwrap();
+    let (code, out) = run(&["--no-head"], &[&gz]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("gzip"), "{out}");
+}

@@ -28,6 +28,11 @@ enum AuditCommand {
         /// Check the chain without its head anchor: a truncated tail then goes unnoticed.
         #[arg(long)]
         no_head: bool,
+        /// The first file is a later piece of a rotated log whose earlier pieces are gone: accept
+        /// a first record that continues an earlier file. Without it, a log that does not start
+        /// at the chain's beginning (seq 1) is reported broken: its first records were deleted.
+        #[arg(long)]
+        rotated_piece: bool,
     },
 }
 
@@ -38,27 +43,46 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
         files,
         head,
         no_head,
+        rotated_piece,
     } = cli.command;
     let Some(key) = std::env::var_os("AUDIT_HMAC_KEY").filter(|k| !k.is_empty()) else {
         eprintln!("error: AUDIT_HMAC_KEY is not set: export the key the server wrote the log with");
         return ExitCode::from(2);
     };
     let key = key.as_encoded_bytes().to_vec();
+    for file in &files {
+        if let Some(reason) = cannot_read(file) {
+            println!("CANNOT CHECK: {}: {reason}", file.display());
+            return ExitCode::from(2);
+        }
+    }
     let tail = if no_head {
         TailCheck::Skip
     } else {
-        TailCheck::Head(
-            head.unwrap_or_else(|| chain::head_path(files.last().expect("clap requires one file"))),
-        )
+        let path =
+            head.unwrap_or_else(|| chain::head_path(files.last().expect("clap requires one file")));
+        if !path.exists() {
+            println!("CANNOT CHECK: the head anchor {} is missing, so a cut tail cannot be detected; pass --head <file> if it is elsewhere, or --no-head to check the chain alone", path.display());
+            return ExitCode::from(2);
+        }
+        TailCheck::Head(path)
     };
     match verify(&key, &files, tail) {
         Ok(report) => {
+            if let (Some(_), false) = (&report.continues_from, rotated_piece) {
+                println!(
+                    "BROKEN: {}: the log does not start at the chain's beginning (its first record is seq {}): records were deleted from its start, or it is a later piece of a rotation; pass the earlier pieces first, or --rotated-piece if they are gone",
+                    files[0].display(),
+                    report.first_seq
+                );
+                return ExitCode::FAILURE;
+            }
             println!(
                 "OK: {} records, seq {}..{}, chain intact",
                 report.records, report.first_seq, report.last_seq
             );
             if let Some(prev) = report.continues_from {
-                println!("note: the first record continues an earlier file (prev_hmac {prev:.16}...); pass the earlier pieces first to check that link");
+                println!("note: the first record continues an earlier file (prev_hmac {prev:.16}...), accepted with --rotated-piece; pass the earlier pieces first to check that link");
             }
             if report.tail_anchored {
                 println!("tail: matches the head anchor");
@@ -74,5 +98,19 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             println!("BROKEN: {broken}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Why `file` cannot be checked at all (as opposed to being broken), if it cannot.
+fn cannot_read(file: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    let read = std::fs::File::open(file).and_then(|mut f| f.read(&mut magic));
+    match read {
+        Err(e) => Some(format!("cannot read it ({})", e.kind())),
+        Ok(2) if magic == [0x1f, 0x8b] => Some(
+            "gzip-compressed (a rotated piece logrotate compressed): decompress it first (zcat FILE.gz > FILE) and verify that".into(),
+        ),
+        Ok(_) => None,
     }
 }

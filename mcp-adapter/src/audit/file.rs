@@ -4,8 +4,11 @@
 use super::chain::{self, Head};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+
+/// Audit files are readable by their owner only: records name callers and what they did.
+const PRIVATE: u32 = 0o600;
 
 /// An append-only JSON-lines file that follows rotation: before each write it checks that the
 /// path still names the file it holds open, and reopens (creating a fresh file) when logrotate
@@ -15,6 +18,8 @@ pub struct FileSink {
     file: File,
     identity: (u64, u64),
     head: HeadFile,
+    /// `<file>.lock`, held locked while this process writes the log.
+    _lock: File,
 }
 
 /// The head anchor's file, rewritten in place: one `pwrite` of a fixed-size, space-padded block
@@ -37,6 +42,7 @@ impl HeadFile {
             .read(true)
             .write(true)
             .truncate(false)
+            .mode(PRIVATE)
             .open(&path)?;
         let meta = file.metadata()?;
         Ok(HeadFile {
@@ -68,20 +74,42 @@ impl HeadFile {
 }
 
 fn open_append(path: &Path) -> std::io::Result<(File, (u64, u64))> {
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(PRIVATE)
+        .open(path)?;
     let meta = file.metadata()?;
     Ok((file, (meta.dev(), meta.ino())))
 }
 
 impl FileSink {
-    /// Opens (or creates) `path` for appending.
+    /// Opens (or creates) `path` for appending, after [`check_path`]; refuses a log that
+    /// another process is writing (two writers would interleave duplicate `seq` values).
     pub fn open(path: PathBuf) -> std::io::Result<FileSink> {
+        check_path(&path)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(PRIVATE)
+            .open(lock_path(&path))?;
+        if lock.try_lock().is_err() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ResourceBusy,
+                format!(
+                    "another process is writing this audit log ({} is locked): give each server process its own AUDIT_LOG_FILE (two stdio sessions from one client configuration need two)",
+                    lock_path(&path).display()
+                ),
+            ));
+        }
         let (file, identity) = open_append(&path)?;
         Ok(FileSink {
             head: HeadFile::open(chain::head_path(&path))?,
             path,
             file,
             identity,
+            _lock: lock,
         })
     }
 
@@ -111,17 +139,51 @@ impl FileSink {
     }
 }
 
+/// `<file>.lock`: locked by the process writing the log.
+pub fn lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+/// Refuses an audit log path that is not a regular file (a device such as `/dev/full` would be
+/// read without end at start-up; `/dev/stdout` would get a `/dev/stdout.head` beside it).
+pub fn check_path(path: &Path) -> std::io::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not a regular file (a device, pipe or directory): point AUDIT_LOG_FILE at a file; for the trail on stderr, leave it unset",
+                path.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Where a chain left off: the last record's `seq` and MAC, read from the end of the log, or
 /// from the head anchor when the log was just rotated away (or is empty).
-pub fn resume_point(path: &Path) -> (u64, String) {
-    if let Some(point) = last_record(path) {
-        return point;
-    }
-    std::fs::read_to_string(chain::head_path(path))
+///
+/// Refuses a log that ends before its anchor: records were cut from its tail, and resuming
+/// would overwrite the anchor, the only evidence of the cut.
+pub fn resume_point(path: &Path) -> std::io::Result<(u64, String)> {
+    check_path(path)?;
+    let anchor = std::fs::read_to_string(chain::head_path(path))
         .ok()
-        .and_then(|t| serde_json::from_str::<Head>(t.trim()).ok())
-        .map(|h| (h.seq, h.integrity_hmac))
-        .unwrap_or_default()
+        .and_then(|t| serde_json::from_str::<Head>(t.trim()).ok());
+    match (last_record(path), anchor) {
+        (Some((seq, _)), Some(head)) if seq < head.seq => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} ends at seq {seq} but its head anchor says the chain reached seq {}: records were cut from the end. Check it with `mcp-defectdojo audit verify`; to start a new log, move the log and its .head aside",
+                path.display(),
+                head.seq
+            ),
+        )),
+        (Some(point), _) => Ok(point),
+        (None, Some(head)) => Ok((head.seq, head.integrity_hmac)),
+        (None, None) => Ok((0, String::new())),
+    }
 }
 
 fn last_record(path: &Path) -> Option<(u64, String)> {
@@ -164,6 +226,25 @@ mod tests {
         sink.write_head(&Head::new(b"k", 3, "cc")).unwrap();
         let text = std::fs::read_to_string(chain::head_path(&path)).unwrap();
         assert_eq!(serde_json::from_str::<Head>(text.trim()).unwrap().seq, 3);
+    }
+
+    #[test]
+    fn files_are_private_locked_and_regular() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let sink = FileSink::open(path.clone()).unwrap();
+        for p in [path.clone(), chain::head_path(&path)] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+        let second = FileSink::open(path.clone()).err().expect("a second writer is refused");
+        assert!(second.to_string().contains("another process"), "{second}");
+        drop(sink);
+        FileSink::open(path).expect("free again once the first writer is gone");
+        let device = FileSink::open(PathBuf::from("/dev/null")).err().unwrap();
+        assert!(device.to_string().contains("not a regular file"), "{device}");
+        assert!(resume_point(Path::new("/dev/zero")).is_err());
     }
 
     #[test]

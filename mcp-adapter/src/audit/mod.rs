@@ -96,7 +96,10 @@ impl AuditLog {
     /// An audit log keyed by `key`, appending to `file` if given and resuming its chain (from
     /// the file's last record, or its head anchor after a rotation).
     pub fn new(key: Vec<u8>, file: Option<PathBuf>) -> std::io::Result<AuditLog> {
-        let (seq, prev_mac) = file.as_deref().map(file::resume_point).unwrap_or_default();
+        let (seq, prev_mac) = match file.as_deref() {
+            Some(path) => file::resume_point(path)?,
+            None => (0, String::new()),
+        };
         let file = file.map(file::FileSink::open).transpose()?;
         Ok(AuditLog {
             key,
@@ -210,25 +213,64 @@ impl AuditLog {
     }
 }
 
-/// Copies arguments for the audit record with file content dropped and long strings cut.
+/// Longest string, most array items, most object keys and deepest nesting an audit record keeps
+/// of a call's arguments: a record stays a few KiB whatever a client sends.
+const MAX_AUDIT_TEXT: usize = 200;
+const MAX_AUDIT_ITEMS: usize = 20;
+const MAX_AUDIT_KEYS: usize = 32;
+const MAX_AUDIT_DEPTH: usize = 4;
+
+/// Copies arguments for the audit record: file content dropped, text that the content check
+/// takes for a secret replaced (the trail must not become the place a refused secret lands),
+/// and every string, list, object and nesting level bounded.
 pub fn sanitize_arguments(args: &Value) -> Value {
-    match args {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if k == "file" {
-                        Value::String(format!("<{} base64 chars>", v.as_str().map_or(0, str::len)))
-                    } else {
-                        sanitize_arguments(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(sanitize_arguments).collect()),
-        Value::String(s) if s.chars().count() > 200 => {
-            Value::String(format!("{}…", s.chars().take(200).collect::<String>()))
+    sanitize_at(args, 0)
+}
+
+fn sanitize_at(value: &Value, depth: usize) -> Value {
+    if depth > MAX_AUDIT_DEPTH {
+        return Value::String("<nested too deep: not recorded>".into());
+    }
+    match value {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map.iter().take(MAX_AUDIT_KEYS) {
+                let v = if k == "file" {
+                    Value::String(format!("<{} base64 chars>", v.as_str().map_or(0, str::len)))
+                } else {
+                    sanitize_at(v, depth + 1)
+                };
+                out.insert(crate::pipeline::cut_name(k), v);
+            }
+            if map.len() > MAX_AUDIT_KEYS {
+                out.insert(
+                    "…".into(),
+                    Value::String(format!("{} more arguments not recorded", map.len() - MAX_AUDIT_KEYS)),
+                );
+            }
+            Value::Object(out)
         }
+        Value::Array(items) => {
+            let mut out: Vec<Value> = items
+                .iter()
+                .take(MAX_AUDIT_ITEMS)
+                .map(|v| sanitize_at(v, depth + 1))
+                .collect();
+            if items.len() > MAX_AUDIT_ITEMS {
+                out.push(Value::String(format!(
+                    "… {} more items not recorded",
+                    items.len() - MAX_AUDIT_ITEMS
+                )));
+            }
+            Value::Array(out)
+        }
+        Value::String(s) if crate::security::content::check_secrets(s).is_err() => {
+            Value::String("[secret removed]".into())
+        }
+        Value::String(s) if s.chars().count() > MAX_AUDIT_TEXT => Value::String(format!(
+            "{}…",
+            s.chars().take(MAX_AUDIT_TEXT).collect::<String>()
+        )),
         other => other.clone(),
     }
 }
@@ -272,6 +314,21 @@ mod tests {
             (3, 1, 3, true)
         );
         assert!(verify::verify(b"wrong", &[path], verify::TailCheck::Skip).is_err());
+    }
+
+    #[test]
+    fn refused_secrets_and_junk_are_not_recorded() {
+        let secret = "AKIAIOSFODNN7EXAMPLE";
+        let v = sanitize_arguments(&serde_json::json!({
+            "entry": format!("aws key {secret} here"),
+            "tags": (0..10_000).map(|i| format!("t{i}")).collect::<Vec<_>>(),
+            "deep": [[[[[[["x"]]]]]]],
+        }));
+        let text = v.to_string();
+        assert!(!text.contains(secret), "{text}");
+        assert_eq!(v["entry"], "[secret removed]");
+        assert_eq!(v["tags"].as_array().unwrap().len(), MAX_AUDIT_ITEMS + 1);
+        assert!(text.len() < 2048, "{} bytes", text.len());
     }
 
     #[test]

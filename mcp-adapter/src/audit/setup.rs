@@ -37,7 +37,7 @@ fn spool_dir(config: &Config) -> PathBuf {
 /// Must run inside the Tokio runtime (forwarders are tasks).
 pub fn start(config: &Config, key: Vec<u8>) -> Result<Arc<AuditLog>, StartupError> {
     let log = AuditLog::new(key, config.audit_log_file.clone())
-        .map_err(|e| StartupError(format!("AUDIT_LOG_FILE: cannot open: {}", e.kind())))?;
+        .map_err(|e| StartupError(format!("AUDIT_LOG_FILE: {e}")))?;
     let log = Arc::new(log);
 
     let mut destinations = Vec::new();
