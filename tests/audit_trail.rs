@@ -363,26 +363,27 @@ async fn the_spool_survives_a_restart() {
 async fn a_full_spool_drops_and_records_the_drop() {
     let port = sinks::unused_port();
     let dir = tempfile::tempdir().unwrap();
-    // Room for about three records.
+    // The smallest spool accepted: room for about 150 records.
     let audit = start(
         dir.path(),
         &[
             format!("--audit-log-syslog=tcp://127.0.0.1:{port}"),
-            "--audit-spool-max-bytes=1500".into(),
+            "--audit-spool-max-bytes=65536".into(),
         ],
     );
-    for n in 1..=10 {
+    let written = 300;
+    for n in 1..=written {
         audit.record(&tool_record(n));
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let listener = sinks::syslog_stream(port, None).await;
     let kept = listener_wait_stable(&listener).await;
     assert!(
-        (2..11).contains(&kept),
+        (2..written + 1).contains(&kept),
         "some records fit, the rest were dropped: {kept}"
     );
     // The next record finds room: the drop is written into the chain and forwarded after it.
-    audit.record(&tool_record(11));
+    audit.record(&tool_record(written + 1));
     assert!(eventually(10, || listener.received.len() == kept + 2).await);
     let records = listener.received.records();
     let notice = records.last().unwrap();
@@ -390,14 +391,14 @@ async fn a_full_spool_drops_and_records_the_drop() {
     let dropped = notice["detail"]["dropped"].as_u64().unwrap();
     assert_eq!(
         dropped as usize,
-        11 - kept,
+        written + 1 - kept,
         "every record not forwarded is counted"
     );
     assert_eq!(
         notice["detail"]["first_seq"].as_u64().unwrap() as usize,
         kept + 1
     );
-    assert_eq!(notice["detail"]["last_seq"].as_u64().unwrap(), 11);
+    assert_eq!(notice["detail"]["last_seq"].as_u64().unwrap() as usize, written + 1);
     let log = dir.path().join("audit.jsonl");
     audit.close(Duration::from_secs(2)).await;
     // The local chain holds everything, the drop notice included, and verifies.
@@ -748,4 +749,74 @@ fn the_verify_command_says_what_it_cannot_check() {
     let (code, out) = run(&["--no-head"], &[&gz]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("gzip"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_dropping_still_records_the_drop() {
+    let port = sinks::unused_port();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = start(
+        dir.path(),
+        &[
+            format!("--audit-log-syslog=tcp://127.0.0.1:{port}"),
+            "--audit-spool-max-bytes=65536".into(),
+        ],
+    );
+    for n in 1..=300 {
+        audit.record(&tool_record(n));
+    }
+    // Stop with the SIEM still away and the spool still full.
+    audit.close(Duration::from_millis(200)).await;
+    let last: Value = serde_json::from_str(file_lines(dir.path()).last().unwrap()).unwrap();
+    assert_eq!(last["event_type"], "audit_records_dropped", "{last}");
+    assert_eq!(last["detail"]["last_seq"], 301, "the chain-start record is seq 1");
+    // Impossible spool sizes are refused at startup.
+    let tiny = setup::start(
+        &config(&audit_args(
+            tempfile::tempdir().unwrap().path(),
+            &[
+                format!("--audit-log-syslog=tcp://127.0.0.1:{port}"),
+                "--audit-spool-max-bytes=100".into(),
+            ],
+        )),
+        KEY.as_bytes().to_vec(),
+    );
+    assert!(tiny.err().is_some_and(|e| e.0.contains("AUDIT_SPOOL_MAX_BYTES")));
+}
+
+#[test]
+fn an_unwritable_file_is_marked_and_can_fail_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let path = logs.join("audit.jsonl");
+    let log = AuditLog::new(KEY.as_bytes().to_vec(), Some(path.clone())).unwrap();
+    log.set_fail_closed(true);
+    log.record(&tool_record(1));
+    assert!(log.admits_mutations());
+    // The directory goes away: the file cannot be reopened, mutations are refused.
+    std::fs::remove_dir_all(&logs).unwrap();
+    assert!(!log.admits_mutations());
+    log.record(&tool_record(2));
+    log.record(&tool_record(3));
+    assert!(!log.admits_mutations());
+    // It comes back: the next record lands, then a notice that marks what the file missed.
+    std::fs::create_dir(&logs).unwrap();
+    log.record(&tool_record(4));
+    assert!(log.admits_mutations());
+    let lines: Vec<Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["seq"], 4);
+    assert_eq!(lines[1]["event_type"], "audit_file_gap");
+    assert_eq!(
+        (&lines[1]["detail"]["first_seq"], &lines[1]["detail"]["last_seq"]),
+        (&json!(2), &json!(3))
+    );
+    // Without fail-closed, mutations go on whatever the file does.
+    log.set_fail_closed(false);
+    std::fs::remove_dir_all(&logs).unwrap();
+    assert!(log.admits_mutations());
 }

@@ -177,6 +177,9 @@ pub struct Config {
     /// Refuse network transports without AUDIT_HMAC_KEY.
     #[arg(long, env = "REQUIRE_AUDIT_HMAC_KEY", default_value = "true", value_parser = parse_switch)]
     pub require_audit_hmac_key: bool,
+    /// Refuse mutations while AUDIT_LOG_FILE cannot take records (disk full, directory gone).
+    #[arg(long, env = "AUDIT_FAIL_CLOSED", default_value = "false", value_parser = parse_switch)]
+    pub audit_fail_closed: bool,
     /// Append audit records (JSON lines) to this file.
     #[arg(long, env = "AUDIT_LOG_FILE")]
     pub audit_log_file: Option<PathBuf>,

@@ -188,6 +188,12 @@ async fn admit(
     validate_schema(security, tool, arguments)?;
     check_text_arguments(arguments)?;
     if tool.effect.is_mutation() {
+        if !security.audit.admits_mutations() {
+            return Err(Denial {
+                event_type: "audit_unavailable",
+                message: "the audit trail cannot be written (AUDIT_FAIL_CLOSED=true): changes are refused until it can; reads still work".into(),
+            });
+        }
         check_written_content(arguments)?;
         let key = match caller {
             Caller::Authenticated { id, .. } => id.as_str(),

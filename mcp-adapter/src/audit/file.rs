@@ -113,6 +113,12 @@ impl FileSink {
         })
     }
 
+    /// Reopens the path if the file was moved or removed; fails when it cannot be (directory
+    /// gone, no permission).
+    pub fn reopen_if_moved(&mut self) -> std::io::Result<()> {
+        self.follow_rotation()
+    }
+
     fn follow_rotation(&mut self) -> std::io::Result<()> {
         let current = std::fs::metadata(&self.path).map(|m| (m.dev(), m.ino()));
         if current.ok() != Some(self.identity) {

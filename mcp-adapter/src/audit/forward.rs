@@ -226,8 +226,11 @@ async fn ingest(
             }
         }
     }
+    // Stopping while records are being dropped: the drop still goes into the chain (the local
+    // file), so a stop in that state cannot hide it.
     if let Some(report) = episode {
         tracing::error!(target: "audit_forward", event_type = "audit_records_dropped", forwarder = name, dropped = report.dropped, first_seq = report.first_seq, last_seq = report.last_seq, "audit records were dropped while the spool was full");
+        on_drop(report);
     }
 }
 

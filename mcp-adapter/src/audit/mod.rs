@@ -83,6 +83,8 @@ struct ChainState {
     prev_mac: String,
     file: Option<file::FileSink>,
     forwarders: Vec<ForwarderHandle>,
+    /// Records the file could not take (first seq, last seq, why), not yet marked in it.
+    file_gap: Option<(u64, u64, String)>,
 }
 
 /// The audit log: appends chained records to every sink, in one order.
@@ -90,6 +92,8 @@ pub struct AuditLog {
     key: Vec<u8>,
     resumed: bool,
     state: Mutex<ChainState>,
+    /// `AUDIT_FAIL_CLOSED`: refuse mutations while the file cannot take records.
+    fail_closed: std::sync::atomic::AtomicBool,
 }
 
 impl AuditLog {
@@ -109,7 +113,9 @@ impl AuditLog {
                 prev_mac,
                 file,
                 forwarders: Vec::new(),
+                file_gap: None,
             }),
+            fail_closed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -136,12 +142,21 @@ impl AuditLog {
         let canonical = crate::security::redact::scrub(&canonical).into_owned();
         let mac = chain::mac(&self.key, &state.prev_mac, &canonical);
         let line = chain::seal(&canonical, &mac);
+        let mut gap_closed = None;
         if let Some(file) = state.file.as_mut() {
             let written = file
                 .append(&line)
                 .and_then(|()| file.write_head(&chain::Head::new(&self.key, seq, &mac)));
-            if let Err(e) = written {
-                tracing::error!(target: "audit_forward", event_type = "audit_forward_failure", forwarder = "file", reason = %e.kind(), "audit file write failed");
+            match written {
+                Ok(()) => gap_closed = state.file_gap.take(),
+                Err(e) => {
+                    tracing::error!(target: "audit_forward", event_type = "audit_forward_failure", forwarder = "file", reason = %e.kind(), "audit file write failed");
+                    let reason = e.kind().to_string();
+                    state.file_gap = Some(match state.file_gap.take() {
+                        Some((first, _, why)) => (first, seq, why),
+                        None => (seq, seq, reason),
+                    });
+                }
             }
         }
         for forwarder in &state.forwarders {
@@ -151,7 +166,44 @@ impl AuditLog {
         state.prev_mac = mac;
         drop(state);
         tracing::info!(target: "audit", "{line}");
+        if let Some((first_seq, last_seq, reason)) = gap_closed {
+            // The file takes records again: say in the chain which ones it missed, so the gap
+            // is marked, not just a jump in `seq` (the SIEM copies have them).
+            self.append(&AuditNotice {
+                timestamp: now(),
+                event_type: "audit_file_gap",
+                outcome: "error",
+                detail: serde_json::json!({
+                    "first_seq": first_seq,
+                    "last_seq": last_seq,
+                    "missing": last_seq - first_seq + 1,
+                    "reason": reason,
+                }),
+            });
+        }
         line
+    }
+
+    /// Refuse mutations while the audit file cannot take records (`AUDIT_FAIL_CLOSED`).
+    pub fn set_fail_closed(&self, on: bool) {
+        self.fail_closed
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a mutation may run: always, unless fail-closed is on and the audit file cannot
+    /// take records (its last write failed, or it was moved or removed and cannot be reopened).
+    pub fn admits_mutations(&self) -> bool {
+        if !self.fail_closed.load(std::sync::atomic::Ordering::Relaxed) {
+            return true;
+        }
+        let mut state = self.lock();
+        if state.file_gap.is_some() {
+            return false;
+        }
+        match state.file.as_mut() {
+            Some(file) => file.reopen_if_moved().is_ok(),
+            None => true,
+        }
     }
 
     /// Records one tool call.

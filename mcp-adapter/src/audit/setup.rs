@@ -33,11 +33,16 @@ fn spool_dir(config: &Config) -> PathBuf {
     beside.join("audit-spool")
 }
 
+/// Smallest forwarder spool accepted: below it a spool could not hold even one large record,
+/// and every record would be dropped for as long as the SIEM is away.
+pub const MIN_SPOOL_BYTES: usize = 64 * 1024;
+
 /// The audit log for `config`, keyed by `key`, with a forwarder per configured SIEM sink.
 /// Must run inside the Tokio runtime (forwarders are tasks).
 pub fn start(config: &Config, key: Vec<u8>) -> Result<Arc<AuditLog>, StartupError> {
     let log = AuditLog::new(key, config.audit_log_file.clone())
         .map_err(|e| StartupError(format!("AUDIT_LOG_FILE: {e}")))?;
+    log.set_fail_closed(config.audit_fail_closed);
     let log = Arc::new(log);
 
     let mut destinations = Vec::new();
@@ -75,6 +80,12 @@ pub fn start(config: &Config, key: Vec<u8>) -> Result<Arc<AuditLog>, StartupErro
             config.audit_log_https_batch_size as usize,
             Duration::from_secs_f64(config.audit_log_https_flush_secs),
         ));
+    }
+    if !destinations.is_empty() && config.audit_spool_max_bytes < MIN_SPOOL_BYTES {
+        return Err(StartupError(format!(
+            "AUDIT_SPOOL_MAX_BYTES: {} bytes cannot hold a SIEM outage's backlog (an audit record can take several KiB): use at least {MIN_SPOOL_BYTES} (the default is 104857600)",
+            config.audit_spool_max_bytes
+        )));
     }
     let dir = spool_dir(config);
     for (destination, batch_size, flush_interval) in destinations {
