@@ -31,12 +31,10 @@ impl HttpsSink {
             .connect_timeout(Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("mcp-defectdojo/", env!("CARGO_PKG_VERSION")));
-        if let Some(pem) = ca_pem {
-            for der in super::tls::certificates(pem)? {
-                let cert = reqwest::Certificate::from_der(&der)
-                    .map_err(|e| format!("CA certificate rejected: {e}"))?;
-                builder = builder.add_root_certificate(cert);
-            }
+        if url.scheme() == "https" {
+            // The system's roots and AUDIT_LOG_HTTPS_CA, which may also be the collector's own
+            // self-signed certificate.
+            builder = builder.use_preconfigured_tls(super::tls::client_config_with(ca_pem, true)?);
         }
         let client = builder
             .build()
@@ -72,9 +70,9 @@ impl HttpsSink {
                 "collector answered {}",
                 response.status().as_u16()
             ))),
-            // The error's text can carry the URL; the kind is enough to act on.
+            // The error's own text can carry the URL: say what failed from its causes instead.
             Err(e) if e.is_timeout() => Err(fail("timed out".into())),
-            Err(e) if e.is_connect() => Err(fail("cannot connect".into())),
+            Err(e) if e.is_connect() => Err(fail(super::tls::connect_failure(&e))),
             Err(_) => Err(fail("request failed".into())),
         }
     }

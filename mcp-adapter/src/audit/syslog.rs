@@ -180,7 +180,7 @@ impl SyslogSink {
         };
         match tokio::time::timeout(IO_TIMEOUT, io).await {
             Ok(Ok(c)) => Ok(c),
-            Ok(Err(e)) => Err(format!("connect: {}", e.kind())),
+            Ok(Err(e)) => Err(format!("connect: {}", super::tls::connect_failure(&e))),
             Err(_) => Err("connect: timed out".into()),
         }
     }
