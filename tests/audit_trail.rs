@@ -860,3 +860,112 @@ async fn a_self_signed_collector_works_and_tls_failures_say_why() {
     let mut sink = HttpsSink::new(&wrong_name, None, Some(cert.pem().as_bytes()), false).unwrap();
     assert!(sink.deliver(&line).await.is_err());
 }
+
+/// rsyslogd (Debian's rsyslog and rsyslog-gnutls; scripts/test installs them) listening on
+/// loopback with imtcp, plain or TLS, writing each message's MSG part to `received.log`.
+struct Rsyslog {
+    child: std::process::Child,
+    port: u16,
+    received: PathBuf,
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_rsyslog(dir: &Path, tls: Option<(&str, &str)>) -> Rsyslog {
+    let port = sinks::unused_port();
+    let received = dir.join("received.log");
+    let (global_tls, module_tls) = match tls {
+        Some((cert, key)) => {
+            std::fs::write(dir.join("cert.pem"), cert).unwrap();
+            std::fs::write(dir.join("key.pem"), key).unwrap();
+            let d = dir.display();
+            (
+                format!(" DefaultNetstreamDriver=\"gtls\" DefaultNetstreamDriverCAFile=\"{d}/cert.pem\" DefaultNetstreamDriverCertFile=\"{d}/cert.pem\" DefaultNetstreamDriverKeyFile=\"{d}/key.pem\""),
+                " StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" StreamDriver.AuthMode=\"anon\"".to_string(),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
+    let conf = format!(
+        r#"global(workDirectory="{d}" maxMessageSize="64k"{global_tls})
+module(load="imtcp"{module_tls})
+template(name="raw" type="string" string="%msg%\n")
+input(type="imtcp" address="127.0.0.1" port="{port}" ruleset="audit")
+ruleset(name="audit") {{ action(type="omfile" file="{r}" template="raw") }}
+"#,
+        d = dir.display(),
+        r = received.display()
+    );
+    std::fs::write(dir.join("rsyslog.conf"), conf).unwrap();
+    let child = std::process::Command::new("rsyslogd")
+        .args(["-n", "-f"])
+        .arg(dir.join("rsyslog.conf"))
+        .arg("-i")
+        .arg(dir.join("rsyslog.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("rsyslogd is not installed: ./scripts/test installs it (apt-get install rsyslog rsyslog-gnutls)");
+    let rsyslog = Rsyslog {
+        child,
+        port,
+        received,
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "rsyslogd did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rsyslog
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_real_rsyslog_receives_every_record_over_tcp_and_tls() {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    // The receiver's certificate as `openssl req -x509` makes it (self-signed, CA:TRUE).
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    for tls in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let rsyslog = start_rsyslog(dir.path(), tls.then_some((cert_pem.as_str(), key_pem.as_str())));
+        let ca = dir.path().join("cert.pem");
+        let target = if tls {
+            vec![
+                format!("--audit-log-syslog=tcp+tls://localhost:{}", rsyslog.port),
+                format!("--audit-log-syslog-ca={}", ca.display()),
+            ]
+        } else {
+            vec![format!("--audit-log-syslog=tcp://127.0.0.1:{}", rsyslog.port)]
+        };
+        let audit = start(dir.path(), &target);
+        for n in 1..=50 {
+            audit.record(&tool_record(n));
+        }
+        audit.close(Duration::from_secs(10)).await;
+        let local = file_lines(dir.path());
+        assert!(
+            eventually(20, || std::fs::read_to_string(&rsyslog.received)
+                .map(|t| t.lines().count())
+                .unwrap_or(0)
+                >= local.len())
+            .await,
+            "tls={tls}: rsyslog got {:?} of {} records",
+            std::fs::read_to_string(&rsyslog.received).map(|t| t.lines().count()),
+            local.len()
+        );
+        let received: Vec<String> = std::fs::read_to_string(&rsyslog.received)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim().to_string())
+            .collect();
+        assert_eq!(received, local, "tls={tls}: every record, once, in order, byte for byte");
+    }
+}
