@@ -411,6 +411,8 @@ async fn reads_before_a_mutation_are_per_caller_in_every_mode() {
         .await;
         let record = last_record(&server, "add_finding_note");
         assert_eq!(record["authenticated_caller_id"], json!("writer"));
+        // The JSON-RPC id as the client sent it, not Rust debug text (`Number(1)`).
+        assert_eq!(record["request_id"], json!("1"));
         assert_eq!(
             record["findings_read_before_mutation"],
             json!([1]),

@@ -244,12 +244,17 @@ mod tests {
             let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{}", p.display());
         }
-        let second = FileSink::open(path.clone()).err().expect("a second writer is refused");
+        let second = FileSink::open(path.clone())
+            .err()
+            .expect("a second writer is refused");
         assert!(second.to_string().contains("another process"), "{second}");
         drop(sink);
         FileSink::open(path).expect("free again once the first writer is gone");
         let device = FileSink::open(PathBuf::from("/dev/null")).err().unwrap();
-        assert!(device.to_string().contains("not a regular file"), "{device}");
+        assert!(
+            device.to_string().contains("not a regular file"),
+            "{device}"
+        );
         assert!(resume_point(Path::new("/dev/zero")).is_err());
     }
 

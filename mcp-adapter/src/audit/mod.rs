@@ -297,7 +297,10 @@ fn sanitize_at(value: &Value, depth: usize) -> Value {
             if map.len() > MAX_AUDIT_KEYS {
                 out.insert(
                     "…".into(),
-                    Value::String(format!("{} more arguments not recorded", map.len() - MAX_AUDIT_KEYS)),
+                    Value::String(format!(
+                        "{} more arguments not recorded",
+                        map.len() - MAX_AUDIT_KEYS
+                    )),
                 );
             }
             Value::Object(out)

@@ -91,7 +91,12 @@ impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
             now,
         ) {
             Ok(verified) => Ok(verified),
-            Err(e) if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) => {
+            Err(e)
+                if self
+                    .pinned
+                    .iter()
+                    .any(|p| p.as_ref() == end_entity.as_ref()) =>
+            {
                 let parsed = rustls::server::ParsedCertificate::try_from(end_entity)
                     .map_err(|_| e.clone())?;
                 rustls::client::verify_server_name(&parsed, server_name)?;
@@ -131,19 +136,19 @@ pub fn connect_failure(error: &(dyn std::error::Error + 'static)) -> String {
     let mut io_kind = None;
     while let Some(e) = current {
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
-            return format!("TLS handshake failed: {tls} (check the CA variable and the host name)");
+            return format!(
+                "TLS handshake failed: {tls} (check the CA variable and the host name)"
+            );
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if let Some(inner) = io.get_ref() {
-                if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-                    return format!(
-                        "TLS handshake failed: {tls} (check the CA variable and the host name)"
-                    );
-                }
+        // An io::Error's source() skips the error it wraps: step into it instead.
+        current = match e.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                io_kind.get_or_insert(io.kind());
+                io.get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static))
             }
-            io_kind.get_or_insert(io.kind());
-        }
-        current = e.source();
+            None => e.source(),
+        };
     }
     match io_kind {
         Some(kind) => format!("cannot connect ({kind})"),
