@@ -857,27 +857,13 @@ fn an_unwritable_file_is_marked_and_can_fail_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_self_signed_collector_works_and_tls_failures_say_why() {
     use mcp_adapter::audit::https::HttpsSink;
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     // What `openssl req -x509` makes: self-signed, CA:TRUE, used as the server's certificate.
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![cert.der().clone()],
-            rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
-        )
-        .unwrap();
-    let collector = sinks::https_collector(0, Arc::new(server)).await;
+    let cert = sinks::self_signed();
+    let collector = sinks::https_collector(0, cert.server.clone()).await;
     let url = format!("https://localhost:{}/audit", collector.port);
     let line = vec!["{\"seq\":1}".to_string()];
     // Trusted as configured: delivered, as curl --cacert would.
-    let mut sink = HttpsSink::new(&url, None, Some(cert.pem().as_bytes()), false).unwrap();
+    let mut sink = HttpsSink::new(&url, None, Some(cert.cert_pem.as_bytes()), false).unwrap();
     sink.deliver(&line)
         .await
         .expect("the pinned self-signed certificate is accepted");
@@ -892,7 +878,8 @@ async fn a_self_signed_collector_works_and_tls_failures_say_why() {
     );
     // The right certificate for the wrong name is still refused.
     let wrong_name = format!("https://127.0.0.1:{}/audit", collector.port);
-    let mut sink = HttpsSink::new(&wrong_name, None, Some(cert.pem().as_bytes()), false).unwrap();
+    let mut sink =
+        HttpsSink::new(&wrong_name, None, Some(cert.cert_pem.as_bytes()), false).unwrap();
     assert!(sink.deliver(&line).await.is_err());
 }
 
@@ -964,13 +951,9 @@ ruleset(name="audit") {{ action(type="omfile" file="{r}" template="raw") }}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_rsyslog_receives_every_record_over_tcp_and_tls() {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
     // The receiver's certificate as `openssl req -x509` makes it (self-signed, CA:TRUE).
-    let key = KeyPair::generate().unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let cert = params.self_signed(&key).unwrap();
-    let (cert_pem, key_pem) = (cert.pem(), key.serialize_pem());
+    let cert = sinks::self_signed();
+    let (cert_pem, key_pem) = (cert.cert_pem, cert.key_pem);
     for tls in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let rsyslog = start_rsyslog(

@@ -45,6 +45,13 @@ async fn double_with(extra: Vec<Mock>) -> MockServer {
     server
 }
 
+/// The status of a request that must be answered.
+async fn status_of(
+    request: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+) -> u16 {
+    request.await.expect("an HTTP answer").status().as_u16()
+}
+
 fn secrets() -> Vec<&'static str> {
     let mut all = vec![DOJO_KEY, AUDIT_KEY];
     all.extend(TOKENS.iter().map(|(_, t)| *t));
@@ -294,7 +301,7 @@ async fn streamable_sessions_belong_to_their_caller() {
             .timeout(Duration::from_secs(2))
             .send()
     };
-    assert_eq!(get(token("admin")).await.unwrap().status().as_u16(), 404);
+    assert_eq!(status_of(get(token("admin"))).await, 404);
     let delete = |t: &'static str, id: String| {
         http()
             .delete(&url)
@@ -303,31 +310,10 @@ async fn streamable_sessions_belong_to_their_caller() {
             .header("mcp-protocol-version", "2025-06-18")
             .send()
     };
-    assert_eq!(
-        delete(token("admin"), mine.clone())
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(status_of(delete(token("admin"), mine.clone())).await, 404);
     // The owner deletes it: 204, as the official Python client expects; then it is gone.
-    assert_eq!(
-        delete(token("reader"), mine.clone())
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        204
-    );
-    assert_eq!(
-        delete(token("reader"), mine.clone())
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        404
-    );
+    assert_eq!(status_of(delete(token("reader"), mine.clone())).await, 204);
+    assert_eq!(status_of(delete(token("reader"), mine.clone())).await, 404);
     assert_eq!(
         post(&url, Some(token("reader")), Some(&mine), &list)
             .await
@@ -335,11 +321,7 @@ async fn streamable_sessions_belong_to_their_caller() {
         404
     );
     assert_eq!(
-        delete(token("reader"), "no-such-session".into())
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(delete(token("reader"), "no-such-session".into())).await,
         404
     );
     server.terminate().await;
@@ -929,27 +911,15 @@ async fn http_protocol_errors_get_the_right_answers() {
             .send()
     };
     assert_eq!(
-        with_origin(format!("http://127.0.0.1:{port}"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(with_origin(format!("http://127.0.0.1:{port}"))).await,
         200
     );
     assert_eq!(
-        with_origin("http://evil.example".into())
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(with_origin("http://evil.example".into())).await,
         403
     );
     assert_eq!(
-        with_origin(format!("http://127.0.0.1:{}", port + 1))
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        status_of(with_origin(format!("http://127.0.0.1:{}", port + 1))).await,
         403
     );
     server.terminate().await;

@@ -124,18 +124,9 @@ pub async fn start(transport: &str, dojo_url: &str, extra: &[(&str, &str)]) -> R
     }
     let mut child = cmd.spawn().expect("server starts");
     if transport != "stdio" {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            if let Ok(Some(status)) = child.try_wait() {
-                let log =
-                    std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
-                panic!("server exited before listening: {status}\n{log}");
-            }
-            assert!(Instant::now() < deadline, "server did not listen in 20 s");
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        if let Err(e) = super::wait_listening(&mut child, port).await {
+            let log = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap_or_default();
+            panic!("{e}\n{log}");
         }
     }
     Running { child, port, dir }

@@ -174,26 +174,30 @@ pub async fn start_http(dojo_url: &str, workdir: &Path, extra: &[(&str, &str)]) 
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("server starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("server exited before listening: {status}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "server did not listen within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if let Err(e) = wait_listening(&mut child, port).await {
+        panic!("{e}");
     }
     HttpServer {
         child,
         url: format!("http://127.0.0.1:{port}/mcp"),
         port,
     }
+}
+
+/// Waits until the server process listens on `port` (20 s at most); says why when it does not.
+pub async fn wait_listening(child: &mut Child, port: u16) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("server exited before listening: {status}"));
+        }
+        if Instant::now() > deadline {
+            return Err("server did not listen within 20 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }

@@ -30,20 +30,48 @@ pub fn pki() -> Pki {
         .unwrap()
         .signed_by(&key, &ca)
         .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        server: server_config(cert.der().clone(), &key),
+    }
+}
+
+/// A certificate for `localhost` as `openssl req -x509` makes it (self-signed, `CA:TRUE`), its
+/// key, both in PEM, and a TLS server configuration presenting it.
+pub struct SelfSigned {
+    pub cert_pem: String,
+    pub key_pem: String,
+    pub server: Arc<rustls::ServerConfig>,
+}
+
+pub fn self_signed() -> SelfSigned {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    SelfSigned {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        server: server_config(cert.der().clone(), &key),
+    }
+}
+
+fn server_config(
+    cert: rustls::pki_types::CertificateDer<'static>,
+    key: &rcgen::KeyPair,
+) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
-            vec![cert.der().clone()],
+            vec![cert],
             rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap(),
         )
         .unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        server: Arc::new(server),
-    }
+    Arc::new(server)
 }
 
 /// A port nothing listens on (yet).
