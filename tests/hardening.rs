@@ -1032,6 +1032,11 @@ async fn argument_errors_name_the_argument_and_echo_nothing_large() {
         "a 1 MiB name gives a {} byte error",
         text.len()
     );
+    // A 50,000-character request id and a 10,000-item junk array: bounded in the record too.
+    let junk: Vec<String> = (0..10_000).map(|i| format!("tag{i}")).collect();
+    let body = json!({"jsonrpc": "2.0", "id": "r".repeat(50_000), "method": "tools/call",
+        "params": {"name": "list_findings", "arguments": {"tags": junk}}});
+    post(&url, Some(w), s, &body).await;
     let longest = server.audit().lines().map(str::len).max().unwrap_or(0);
     assert!(longest < 4096, "an audit line of {longest} bytes");
     server.terminate().await;

@@ -182,13 +182,17 @@ fn server(which: Which, args: &Args, dojo: &str, audit_dir: &std::path::Path) ->
             cmd.env_remove(key);
         }
     }
+    // One audit file per server process: a killed server may not be gone when the next starts,
+    // and ours refuses a log another process still holds.
+    static SPAWNED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SPAWNED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     cmd.current_dir(audit_dir)
         .env("DEFECTDOJO_URL", dojo)
         .env("DEFECTDOJO_API_KEY", "bench-key")
         .env("ALLOW_INSECURE_HTTP", "true")
         .env("LOG_LEVEL", "WARNING")
         .env("AUDIT_HMAC_KEY", "bench-audit-key-0123456789")
-        .env("AUDIT_LOG_FILE", audit_dir.join("audit.jsonl"))
+        .env("AUDIT_LOG_FILE", audit_dir.join(format!("audit-{n}.jsonl")))
         .env("MUTATION_RATE_LIMIT", "1000000")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
