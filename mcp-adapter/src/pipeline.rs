@@ -412,11 +412,16 @@ fn refuse_text(field: &str, text: &str) -> Result<(), Denial> {
 }
 
 fn success_result(security: &Security, mut value: Value) -> CallToolResult {
-    redact::scrub_value(&mut value);
     if security.wrap_untrusted {
         content::wrap_untrusted(&mut value);
     }
-    let text = serde_json::to_string(&value).unwrap_or_default();
+    let mut text = serde_json::to_string(&value).unwrap_or_default();
+    // One pass over the serialized answer (secrets are matched in their JSON-escaped spelling
+    // too); the walk that scrubs each string runs only when there is something to scrub.
+    if redact::contains_secret(&text) {
+        redact::scrub_value(&mut value);
+        text = serde_json::to_string(&value).unwrap_or_default();
+    }
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     if value.is_object() {
         result.structured_content = Some(value);
