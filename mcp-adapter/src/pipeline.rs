@@ -84,12 +84,17 @@ struct Denial {
 /// Longest tool name, argument name or client-supplied id echoed in a message or record.
 const MAX_ECHOED_NAME: usize = 64;
 
+/// `text` cut to `max` characters, with `…` when something was cut.
+pub fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
 /// `name` cut to `MAX_ECHOED_NAME` (64) characters, so a huge name cannot flood a reply or a record.
 pub fn cut_name(name: &str) -> String {
-    match name.char_indices().nth(MAX_ECHOED_NAME) {
-        Some((i, _)) => format!("{}…", &name[..i]),
-        None => name.to_string(),
-    }
+    cut(name, MAX_ECHOED_NAME)
 }
 
 /// Runs one call through the whole pipeline and returns what the client sees.
@@ -326,11 +331,7 @@ fn violation_text(error: &jsonschema::ValidationError<'_>) -> String {
         Kind::UniqueItems => "must not repeat items".into(),
         _ => {
             // Anything rarer: jsonschema's words, cut so a long value is not echoed in full.
-            let text = error.to_string();
-            match text.char_indices().nth(160) {
-                Some((i, _)) => format!("{}…", &text[..i]),
-                None => text,
-            }
+            cut(&error.to_string(), 160)
         }
     }
 }

@@ -322,10 +322,7 @@ fn sanitize_at(value: &Value, depth: usize) -> Value {
         Value::String(s) if crate::security::content::check_secrets(s).is_err() => {
             Value::String("[secret removed]".into())
         }
-        Value::String(s) if s.chars().count() > MAX_AUDIT_TEXT => Value::String(format!(
-            "{}…",
-            s.chars().take(MAX_AUDIT_TEXT).collect::<String>()
-        )),
+        Value::String(s) => Value::String(crate::pipeline::cut(s, MAX_AUDIT_TEXT)),
         other => other.clone(),
     }
 }
