@@ -112,12 +112,7 @@ pub async fn start(transport: &str, dojo_url: &str, extra: &[(&str, &str)]) -> R
         cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
     } else {
         cmd.stdin(Stdio::null()).stdout(Stdio::null());
-        for (role, token) in TOKENS {
-            cmd.env(
-                format!("MCP_ROLE_{}", role.to_uppercase()),
-                format!("{token}:{role}"),
-            );
-        }
+        super::with_role_tokens(&mut cmd);
     }
     for (k, v) in extra {
         cmd.env(k, v);

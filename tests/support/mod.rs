@@ -146,6 +146,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Gives the server a bearer token per role in `TOKENS` (`MCP_ROLE_<ROLE>=<token>:<role>`).
+pub fn with_role_tokens(cmd: &mut Command) {
+    for (role, token) in TOKENS {
+        cmd.env(
+            format!("MCP_ROLE_{}", role.to_uppercase()),
+            format!("{token}:{role}"),
+        );
+    }
+}
+
 /// A running HTTP server process and its MCP endpoint.
 pub struct HttpServer {
     pub child: Child,
@@ -164,12 +174,7 @@ pub async fn start_http(dojo_url: &str, workdir: &Path, extra: &[(&str, &str)]) 
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    for (role, token) in TOKENS {
-        cmd.env(
-            format!("MCP_ROLE_{}", role.to_uppercase()),
-            format!("{token}:{role}"),
-        );
-    }
+    with_role_tokens(&mut cmd);
     for (k, v) in extra {
         cmd.env(k, v);
     }
