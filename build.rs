@@ -61,6 +61,12 @@ const TRANSFORMS: &[Transform] = &[
         apply: lone_choices_like_sibling_lists,
     },
     Transform {
+        name: "compatibility_views_lenient",
+        reason: "3.x `V3*Compatible` views stand in for 2.x objects, which 2.x servers send without the \
+                 3.x fields and with nulls (Endpoint.location_id, Endpoint.fragment)",
+        apply: compatibility_views_lenient,
+    },
+    Transform {
         name: "created_also_accepts_ok",
         reason: "POST actions declared 201 answer 200 (findings tags); accept both with the same body",
         apply: created_also_accepts_ok,
@@ -459,6 +465,31 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
     })
 }
 
+/// Every field of a `V3…Compatible` schema (the 3.x view of a 2.x object) optional and nullable.
+fn compatibility_views_lenient(spec: &mut Value) -> usize {
+    let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return 0;
+    };
+    let mut touched = 0;
+    for (name, schema) in schemas.iter_mut() {
+        let view = name.starts_with("V3") && name.ends_with("Compatible");
+        let Some(schema) = schema.as_object_mut().filter(|_| view) else {
+            continue;
+        };
+        schema.remove("required");
+        if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+            for prop in props.values_mut().filter_map(Value::as_object_mut) {
+                prop.insert("nullable".into(), json!(true));
+            }
+        }
+        touched += 1;
+    }
+    touched
+}
+
 fn created_also_accepts_ok(spec: &mut Value) -> usize {
     let mut touched = 0;
     for (_, method, op) in operations_mut(spec) {
@@ -536,12 +567,14 @@ fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
 }
 
 /// A test helper, `call_get(client, operation_id, id)`, that sends any GET operation without query
-/// parameters (and with an `id` path parameter where it has one) by name, so the sweep test can
-/// decode every recorded GET response through the generated operation it belongs to.
+/// parameters (and with an `id` path parameter where it has one) by name, so the sweep tests can
+/// decode every recorded or live GET response through the generated operation it belongs to;
+/// and `GET_OPERATIONS`, each such operation with its path template.
 fn get_operation_dispatch(spec: &Value) -> String {
     let mut arms = String::new();
+    let mut table = String::new();
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
-        for item in paths.values() {
+        for (path, item) in paths {
             let Some(op) = item.get("get") else { continue };
             let Some(id) = op.get("operationId").and_then(Value::as_str) else {
                 continue;
@@ -564,11 +597,15 @@ fn get_operation_dispatch(spec: &Value) -> String {
             arms.push_str(&format!(
                 "        {id:?} => Some(Box::pin(dojo_sdk::call({call})).await.map(|_| ())),\n"
             ));
+            table.push_str(&format!("    ({id:?}, {path:?}),\n"));
         }
     }
     format!(
         "/// Sends the GET operation `operation` by name; `None` if there is no such operation.\n\
          pub async fn call_get(client: &dojo_sdk::GeneratedClient, operation: &str, id: Option<i64>) \
-         -> Option<Result<(), dojo_sdk::DojoError>> {{\n    match operation {{\n{arms}        _ => None,\n    }}\n}}\n"
+         -> Option<Result<(), dojo_sdk::DojoError>> {{\n    match operation {{\n{arms}        _ => None,\n    }}\n}}\n\n\
+         /// Every GET operation `call_get` can send: operation id and path template.\n\
+         #[allow(dead_code)]\n\
+         pub const GET_OPERATIONS: &[(&str, &str)] = &[\n{table}];\n"
     )
 }

@@ -87,8 +87,16 @@ async fn every_swept_get_decodes_through_its_generated_operation() {
             .unwrap();
     assert!(index.len() >= 80, "sweep index shrank: {}", index.len());
     let mut failures = Vec::new();
+    let mut decoded = 0;
+    // The sweep was recorded on 2.50.4; operations the pinned spec dropped (the role endpoints,
+    // questionnaires, credentials) have no generated call and are counted apart.
+    let mut not_in_pinned_spec = Vec::new();
     for entry in &index {
         let op = entry["operation"].as_str().unwrap();
+        if !dispatch::GET_OPERATIONS.iter().any(|(name, _)| *name == op) {
+            not_in_pinned_spec.push(op);
+            continue;
+        }
         let recorded_path = entry["path"].as_str().unwrap();
         let body: Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{dir}/{op}.json")).unwrap())
@@ -111,15 +119,25 @@ async fn every_swept_get_decodes_through_its_generated_operation() {
         match dispatch::call_get(dojo.read(), op, id).await {
             None => failures.push(format!("{op}: no such generated operation")),
             Some(Err(e)) => failures.push(format!("{op}: {e}")),
-            Some(Ok(())) => {}
+            Some(Ok(())) => decoded += 1,
         }
     }
+    let exercised = index.len() - not_in_pinned_spec.len();
     assert!(
         failures.is_empty(),
-        "{} of {} failed:\n{}",
+        "{} of {exercised} failed:\n{}",
         failures.len(),
-        index.len(),
         failures.join("\n")
+    );
+    assert!(
+        exercised >= 60,
+        "only {exercised} recorded GETs are in the pinned spec"
+    );
+    eprintln!(
+        "{decoded} of {exercised} recorded GET responses decode; {} not in the pinned spec {}: {}",
+        not_in_pinned_spec.len(),
+        dojo_sdk::SPEC_VERSION,
+        not_in_pinned_spec.join(", ")
     );
 }
 
