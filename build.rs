@@ -62,9 +62,22 @@ const TRANSFORMS: &[Transform] = &[
     },
     Transform {
         name: "compatibility_views_lenient",
-        reason: "3.x `V3*Compatible` views stand in for 2.x objects, which 2.x servers send without the \
-                 3.x fields and with nulls (Endpoint.location_id, Endpoint.fragment)",
+        reason: "3.x `V3*Compatible` views stand in for 2.x objects and match neither: 2.x servers send \
+                 them without the 3.x fields and with nulls (Endpoint.location_id, .fragment), 3.2.0 sends \
+                 EndpointStatus.mitigated as a date where the spec says boolean",
         apply: compatibility_views_lenient,
+    },
+    Transform {
+        name: "action_gets_answer_like_their_post",
+        reason: "an action GET declared with its parent's schema answers what its POST answers \
+                 (engagements/{id}/complete_checklist/ sends a checklist, not an Engagement)",
+        apply: action_gets_answer_like_their_post,
+    },
+    Transform {
+        name: "downloads_are_bytes",
+        reason: "download GETs send the file's bytes (with a Content-Type such as \"('text/plain', None)\"), \
+                 not the JSON object the spec declares",
+        apply: downloads_are_bytes,
     },
     Transform {
         name: "created_also_accepts_ok",
@@ -465,7 +478,8 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
     })
 }
 
-/// Every field of a `V3…Compatible` schema (the 3.x view of a 2.x object) optional and nullable.
+/// Every field of a `V3…Compatible` schema (the 3.x view of a 2.x object) optional, and any JSON
+/// value except the `id`: neither release sends what these schemas declare.
 fn compatibility_views_lenient(spec: &mut Value) -> usize {
     let Some(schemas) = spec
         .pointer_mut("/components/schemas")
@@ -481,13 +495,92 @@ fn compatibility_views_lenient(spec: &mut Value) -> usize {
         };
         schema.remove("required");
         if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            for prop in props.values_mut().filter_map(Value::as_object_mut) {
-                prop.insert("nullable".into(), json!(true));
+            for (name, prop) in props.iter_mut() {
+                if name == "id" {
+                    continue;
+                }
+                let description = prop.get("description").cloned();
+                *prop = json!({});
+                if let Some(d) = description {
+                    prop["description"] = d;
+                }
             }
         }
         touched += 1;
     }
     touched
+}
+
+/// For `/x/{id}/<action>/` with a GET declared to answer the same schema as `/x/{id}/` and a POST
+/// answering another one: the GET answers the POST's schema. drf-spectacular gives an action the
+/// viewset's serializer unless told otherwise; DefectDojo's view serializes the action's own object.
+fn action_gets_answer_like_their_post(spec: &mut Value) -> usize {
+    let schema_of = |op: &Value, code: &str| -> Option<Value> {
+        op.pointer(&format!(
+            "/responses/{code}/content/application~1json/schema"
+        ))
+        .cloned()
+    };
+    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
+        return 0;
+    };
+    let mut fixes = Vec::new();
+    for (path, item) in paths.iter() {
+        let Some(at) = path.find("{id}/") else {
+            continue;
+        };
+        let parent = &path[..at + "{id}/".len()];
+        if parent == path {
+            continue;
+        }
+        let parent_get = paths
+            .get(parent)
+            .and_then(|p| p.get("get"))
+            .and_then(|op| schema_of(op, "200"));
+        let get = item.get("get").and_then(|op| schema_of(op, "200"));
+        let post = item
+            .get("post")
+            .and_then(|op| schema_of(op, "201").or_else(|| schema_of(op, "200")));
+        if let (Some(parent_get), Some(get), Some(post)) = (parent_get, get, post) {
+            if get == parent_get && post != get {
+                fixes.push((path.clone(), post));
+            }
+        }
+    }
+    for (path, schema) in &fixes {
+        if let Some(slot) = paths.get_mut(path).and_then(|item| {
+            item.pointer_mut("/get/responses/200/content/application~1json/schema")
+        }) {
+            *slot = schema.clone();
+        }
+    }
+    fixes.len()
+}
+
+/// GET operations under a `/download…/` path segment answer raw bytes.
+fn downloads_are_bytes(spec: &mut Value) -> usize {
+    let mut touched = 0;
+    for (path, method, op) in operations_mut(spec) {
+        let is_download = path
+            .split('/')
+            .any(|segment| segment.starts_with("download"));
+        if method != "get" || !is_download {
+            continue;
+        }
+        if let Some(ok) = op.get_mut("responses").and_then(|r| r.get_mut("200")) {
+            ok["content"] = json!({
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            });
+            touched += 1;
+        }
+    }
+    touched
+}
+
+/// Whether a GET operation answers raw bytes (see `downloads_are_bytes`).
+fn answers_bytes(op: &Value) -> bool {
+    op.pointer("/responses/200/content/application~1octet-stream")
+        .is_some()
 }
 
 fn created_also_accepts_ok(spec: &mut Value) -> usize {
@@ -566,13 +659,14 @@ fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
     code
 }
 
-/// A test helper, `call_get(client, operation_id, id)`, that sends any GET operation without query
-/// parameters (and with an `id` path parameter where it has one) by name, so the sweep tests can
+/// A test helper, `call_get(client, operation_id, id, file_id)`, that sends any GET operation without
+/// query parameters (with the `id` and `file_id` path parameters where it has them) by name, so the sweep tests can
 /// decode every recorded or live GET response through the generated operation it belongs to;
 /// and `GET_OPERATIONS`, each such operation with its path template.
 fn get_operation_dispatch(spec: &Value) -> String {
     let mut arms = String::new();
     let mut table = String::new();
+    let mut skipped = String::new();
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
         for (path, item) in paths {
             let Some(op) = item.get("get") else { continue };
@@ -592,20 +686,35 @@ fn get_operation_dispatch(spec: &Value) -> String {
             let call = match path_params.as_slice() {
                 [] => format!("client.{id}().send()"),
                 ["id"] => format!("client.{id}().id(id.unwrap_or(1)).send()"),
-                _ => continue,
+                ["id", "file_id"] | ["file_id", "id"] => format!(
+                    "client.{id}().id(id.unwrap_or(1)).file_id(file_id.unwrap_or(1).to_string()).send()"
+                ),
+                _ => {
+                    skipped.push_str(&format!("    ({id:?}, {path:?}),\n"));
+                    continue;
+                }
+            };
+            let call = if answers_bytes(op) {
+                format!("dojo_sdk::call_bytes({call})")
+            } else {
+                format!("dojo_sdk::call({call})")
             };
             arms.push_str(&format!(
-                "        {id:?} => Some(Box::pin(dojo_sdk::call({call})).await.map(|_| ())),\n"
+                "        {id:?} => Some(Box::pin({call}).await.map(|_| ())),\n"
             ));
             table.push_str(&format!("    ({id:?}, {path:?}),\n"));
         }
     }
     format!(
         "/// Sends the GET operation `operation` by name; `None` if there is no such operation.\n\
-         pub async fn call_get(client: &dojo_sdk::GeneratedClient, operation: &str, id: Option<i64>) \
+         pub async fn call_get(client: &dojo_sdk::GeneratedClient, operation: &str, id: Option<i64>, \
+         file_id: Option<i64>) \
          -> Option<Result<(), dojo_sdk::DojoError>> {{\n    match operation {{\n{arms}        _ => None,\n    }}\n}}\n\n\
          /// Every GET operation `call_get` can send: operation id and path template.\n\
          #[allow(dead_code)]\n\
-         pub const GET_OPERATIONS: &[(&str, &str)] = &[\n{table}];\n"
+         pub const GET_OPERATIONS: &[(&str, &str)] = &[\n{table}];\n\n\
+         /// GET operations with other path parameters, which `call_get` cannot send.\n\
+         #[allow(dead_code)]\n\
+         pub const GET_OPERATIONS_NOT_DISPATCHED: &[(&str, &str)] = &[\n{skipped}];\n"
     )
 }

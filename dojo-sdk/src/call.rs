@@ -29,6 +29,26 @@ where
     }
 }
 
+/// Like [`call`] for operations that answer a file (the `download` operations): its bytes.
+pub async fn call_bytes<F>(request: F) -> Result<bytes::Bytes, DojoError>
+where
+    F: Future<Output = Result<ResponseValue<progenitor_client::ByteStream>, GenError<()>>>,
+{
+    use futures::TryStreamExt;
+    match request.await {
+        Ok(value) => {
+            let chunks: Vec<bytes::Bytes> = value
+                .into_inner()
+                .into_inner()
+                .try_collect()
+                .await
+                .map_err(|e| DojoError::transport(&e))?;
+            Ok(chunks.concat().into())
+        }
+        Err(e) => Err(convert::<serde_json::Value>(e).await),
+    }
+}
+
 async fn convert<T: DeserializeOwned>(error: GenError<()>) -> DojoError {
     match error {
         GenError::InvalidRequest(msg) => DojoError::InvalidRequest(msg),

@@ -28,7 +28,7 @@ pub mod limits;
 pub mod paging;
 pub mod scan;
 
-pub use call::{call, call_empty};
+pub use call::{call, call_bytes, call_empty};
 pub use client::{DojoClient, DojoClientBuilder};
 pub use error::{ApiErrorBody, DojoError, ErrorKind};
 pub use findings::CloseReason;

@@ -116,7 +116,7 @@ async fn every_swept_get_decodes_through_its_generated_operation() {
             .next()
             .and_then(|s| s.parse().ok());
         let dojo = client(&server);
-        match dispatch::call_get(dojo.read(), op, id).await {
+        match dispatch::call_get(dojo.read(), op, id, None).await {
             None => failures.push(format!("{op}: no such generated operation")),
             Some(Err(e)) => failures.push(format!("{op}: {e}")),
             Some(Ok(())) => decoded += 1,
@@ -172,7 +172,7 @@ async fn recorded_gets_decode() {
         let server = MockServer::start().await;
         let ex = exchange(fixture);
         ex.mount(&server).await;
-        let result = dispatch::call_get(client(&server).read(), op, *id).await;
+        let result = dispatch::call_get(client(&server).read(), op, *id, None).await;
         match result {
             Some(Ok(())) => {}
             other => panic!("{fixture} via {op}: {other:?}"),
