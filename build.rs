@@ -7,90 +7,177 @@
 //! * `DOJO_OPENAPI_SPEC=path` selects another spec; otherwise the single `*.json` in `openapi/` is used.
 //! * `DOJO_SDK_BUILD_REPORT=1` prints each transformation and how much it touched as `cargo:warning`.
 
-use serde_json::{json, Map, Value};
+#[path = "build/transforms.rs"]
+mod transforms;
+
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use transforms::{answers_bytes, operations_mut, TRANSFORMS};
 
-/// A named transformation of the spec: its name, why it exists, and the function that applies it.
-/// The function returns how many places it changed.
-struct Transform {
-    name: &'static str,
-    reason: &'static str,
-    apply: fn(&mut Value) -> usize,
+/// An API area: one cargo feature of `dojo-sdk` (all on by default), the spec tags it covers, and the
+/// schemas the hand-written layer names beyond what its operations reach. A dependent that enables a
+/// few areas compiles only their operations and the types those reach.
+struct Area {
+    feature: &'static str,
+    tags: &'static [&'static str],
+    extra_schemas: &'static [&'static str],
 }
 
-const TRANSFORMS: &[Transform] = &[
-    Transform {
-        name: "keep_only_json_request_bodies",
-        reason: "progenitor panics on operations offering several media types; JSON is what we send",
-        apply: keep_only_json_request_bodies,
+/// Tags of every spec in `../shared` (2.44.1 to 3.2.0) are covered. A tag no area names goes to
+/// `other`, with a build warning, so a new spec still builds.
+const AREAS: &[Area] = &[
+    Area {
+        feature: "findings",
+        tags: &[
+            "findings",
+            "notes",
+            "finding_templates",
+            "request_response_pairs",
+            "stub_findings",
+        ],
+        extra_schemas: &["File"],
     },
-    Transform {
-        name: "drop_multipart_only_operations",
-        reason: "progenitor has no multipart bodies; dojo-sdk hand-writes import/reimport uploads",
-        apply: drop_multipart_only_operations,
+    Area {
+        feature: "products",
+        tags: &[
+            "products",
+            "product_types",
+            "assets",
+            "organizations",
+            "metadata",
+            "technologies",
+            "languages",
+            "language_types",
+            "engagement_presets",
+            "sla_configurations",
+            "product_api_scan_configurations",
+            "asset_api_scan_configurations",
+        ],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "date_range_filters_as_integers",
-        reason: "date filters are declared string/date with an integer enum (1 = today, ...); typify rejects it",
-        apply: date_range_filters_as_integers,
+    Area {
+        feature: "engagements",
+        tags: &[
+            "engagements",
+            "tests",
+            "test_types",
+            "test_imports",
+            "cicd_infrastructure",
+        ],
+        extra_schemas: &["File"],
     },
-    Transform {
-        name: "plain_strings_for_colliding_enums",
-        reason: "enums whose values map to the same Rust variant name (Etc/GMT+0 vs Etc/GMT-0) panic typify",
-        apply: plain_strings_for_colliding_enums,
+    Area {
+        feature: "import",
+        tags: &[
+            "import-scan",
+            "reimport-scan",
+            "import-languages",
+            "endpoint_meta_import",
+        ],
+        extra_schemas: &[
+            "ImportScan",
+            "ReImportScan",
+            "ImportLanguages",
+            "EndpointMetaImporter",
+        ],
     },
-    Transform {
-        name: "read_only_fields_optional",
-        reason: "responses omit read-only fields the spec calls required (Note.id on create, ImportScan.pro)",
-        apply: read_only_fields_optional,
+    Area {
+        feature: "risk-acceptance",
+        tags: &["risk_acceptance"],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "read_only_refs_nullable",
-        reason: "read-only nested objects come back null although the spec says non-null (Note.note_type)",
-        apply: read_only_refs_nullable,
+    Area {
+        feature: "endpoints",
+        tags: &[
+            "endpoints",
+            "endpoint_status",
+            "location",
+            "location_findings",
+            "location_products",
+            "url",
+            "network_locations",
+        ],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "nullable_enums_accept_blank",
-        reason: "a nullable choice field created without a value comes back as \"\" (Engagement.status)",
-        apply: nullable_enums_accept_blank,
+    Area {
+        feature: "jira",
+        tags: &[
+            "jira_configurations",
+            "jira_finding_mappings",
+            "jira_instances",
+            "jira_product_configurations",
+            "jira_projects",
+        ],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "lone_choices_like_sibling_lists",
-        reason: "a choice field among list-of-choice siblings is served as a list (scan_added_empty: [])",
-        apply: lone_choices_like_sibling_lists,
+    Area {
+        feature: "tools",
+        tags: &[
+            "tool_configurations",
+            "tool_product_settings",
+            "tool_types",
+            "sonarqube_issues",
+            "sonarqube_transitions",
+            "credentials",
+            "credential_mappings",
+        ],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "compatibility_views_lenient",
-        reason: "3.x `V3*Compatible` views stand in for 2.x objects and match neither: 2.x servers send \
-                 them without the 3.x fields and with nulls (Endpoint.location_id, .fragment), 3.2.0 sends \
-                 EndpointStatus.mitigated as a date where the spec says boolean",
-        apply: compatibility_views_lenient,
+    Area {
+        feature: "users",
+        tags: &[
+            "users",
+            "user_profile",
+            "user_contact_infos",
+            "api-token-auth",
+            "configuration_permissions",
+            "notifications",
+            "notification_webhooks",
+            "dojo_groups",
+            "dojo_group_members",
+            "roles",
+            "global_roles",
+            "product_members",
+            "product_groups",
+            "product_type_members",
+            "product_type_groups",
+            "asset_members",
+            "asset_groups",
+            "organization_members",
+            "organization_groups",
+        ],
+        extra_schemas: &[],
     },
-    Transform {
-        name: "action_gets_answer_like_their_post",
-        reason: "an action GET declared with its parent's schema answers what its POST answers \
-                 (engagements/{id}/complete_checklist/ sends a checklist, not an Engagement)",
-        apply: action_gets_answer_like_their_post,
-    },
-    Transform {
-        name: "downloads_are_bytes",
-        reason: "download GETs send the file's bytes (with a Content-Type such as \"('text/plain', None)\"), \
-                 not the JSON object the spec declares",
-        apply: downloads_are_bytes,
-    },
-    Transform {
-        name: "created_also_accepts_ok",
-        reason: "POST actions declared 201 answer 200 (findings tags); accept both with the same body",
-        apply: created_also_accepts_ok,
+    Area {
+        feature: "system",
+        tags: &[
+            "system_settings",
+            "announcements",
+            "celery",
+            "oa3",
+            "development_environments",
+            "regulations",
+            "note_type",
+            "questionnaire_answered_questionnaires",
+            "questionnaire_answers",
+            "questionnaire_engagement_questionnaires",
+            "questionnaire_general_questionnaires",
+            "questionnaire_questions",
+        ],
+        extra_schemas: &[],
     },
 ];
+
+/// The feature that takes every tag no area names.
+const OTHER_AREA: &str = "other";
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DOJO_OPENAPI_SPEC");
     println!("cargo:rerun-if-env-changed=DOJO_SDK_BUILD_REPORT");
     println!("cargo:rerun-if-changed=openapi");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build");
 
     let spec_path = select_spec();
     println!("cargo:rerun-if-changed={}", spec_path.display());
@@ -113,6 +200,17 @@ fn main() {
                 t.name, t.reason
             );
         }
+    }
+
+    check_area_features();
+    let (enabled, unknown_tags) = keep_enabled_areas(&mut spec);
+    for tag in &unknown_tags {
+        println!(
+            "cargo:warning=spec tag `{tag}` is in no API area of build.rs (AREAS): it is compiled with the `{OTHER_AREA}` feature"
+        );
+    }
+    if report {
+        println!("cargo:warning=API areas compiled: {}", enabled.join(", "));
     }
 
     let version = spec
@@ -169,6 +267,129 @@ fn main() {
         .unwrap_or_else(|e| fail(&format!("cannot write GET dispatch: {e}")));
 }
 
+/// The cargo feature variable for an area (`risk-acceptance` → `CARGO_FEATURE_RISK_ACCEPTANCE`).
+fn area_enabled(feature: &str) -> bool {
+    let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    println!("cargo:rerun-if-env-changed={var}");
+    std::env::var_os(var).is_some()
+}
+
+/// Every area must be a feature in Cargo.toml, so the two lists cannot drift apart.
+fn check_area_features() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    let features = text
+        .split("\n[features]\n")
+        .nth(1)
+        .map(|rest| rest.split("\n[").next().unwrap_or(rest))
+        .unwrap_or_default();
+    let declared = |name: &str| {
+        features
+            .lines()
+            .any(|l| l.starts_with(&format!("{name} = ")))
+    };
+    for name in AREAS.iter().map(|a| a.feature).chain([OTHER_AREA]) {
+        if !declared(name) || !features.contains(&format!("\"{name}\"")) {
+            fail(&format!(
+                "API area `{name}` (build.rs AREAS) must be a feature in Cargo.toml and listed in `default`"
+            ));
+        }
+    }
+}
+
+/// Keeps the operations of the enabled areas and the schemas they reach; returns the enabled areas
+/// and the spec's tags that no area names. With every area enabled the spec is left whole.
+fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>) {
+    let area_of = |tag: &str| {
+        AREAS
+            .iter()
+            .find(|a| a.tags.contains(&tag))
+            .map_or(OTHER_AREA, |a| a.feature)
+    };
+    let mut unknown = BTreeSet::new();
+    for (_, _, op) in operations_mut(spec) {
+        for tag in op
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let tag = tag.as_str().unwrap_or_default();
+            if area_of(tag) == OTHER_AREA {
+                unknown.insert(tag.to_string());
+            }
+        }
+    }
+    let enabled: Vec<&'static str> = AREAS
+        .iter()
+        .map(|a| a.feature)
+        .chain([OTHER_AREA])
+        .filter(|f| area_enabled(f))
+        .collect();
+    if enabled.len() == AREAS.len() + 1 {
+        return (enabled, unknown);
+    }
+    let paths = spec["paths"]
+        .as_object_mut()
+        .expect("checked in check_shape");
+    for item in paths.values_mut() {
+        if let Some(item) = item.as_object_mut() {
+            item.retain(|method, op| {
+                method == "parameters"
+                    || op
+                        .get("tags")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .any(|t| enabled.contains(&area_of(t.as_str().unwrap_or_default())))
+            });
+        }
+    }
+    paths.retain(|_, item| {
+        item.as_object()
+            .is_some_and(|m| m.keys().any(|k| k != "parameters"))
+    });
+    // The schemas reachable from what is left, and from what the enabled hand-written modules name.
+    let mut keep: BTreeSet<String> = BTreeSet::new();
+    let mut todo: Vec<String> = Vec::new();
+    collect_refs(&spec["paths"], &mut todo);
+    for area in AREAS.iter().filter(|a| enabled.contains(&a.feature)) {
+        todo.extend(area.extra_schemas.iter().map(|s| s.to_string()));
+    }
+    while let Some(name) = todo.pop() {
+        if keep.insert(name.clone()) {
+            if let Some(schema) = spec.pointer(&format!("/components/schemas/{name}")) {
+                collect_refs(schema, &mut todo);
+            }
+        }
+    }
+    if let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.retain(|name, _| keep.contains(name));
+    }
+    (enabled, unknown)
+}
+
+/// The schema names of every `$ref` in a value.
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = map
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
 /// Stops the build with a message cargo shows in full.
 fn fail(message: &str) -> ! {
     eprintln!("error: dojo-sdk build: {message}");
@@ -217,388 +438,6 @@ fn check_shape(spec: &Value) {
     if !spec.get("paths").is_some_and(Value::is_object) {
         fail("spec has no `paths` object");
     }
-}
-
-/// Every operation object in the spec: `(path, method, operation)`.
-fn operations_mut(spec: &mut Value) -> Vec<(String, String, &mut Map<String, Value>)> {
-    let mut ops = Vec::new();
-    if let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) {
-        for (path, item) in paths.iter_mut() {
-            if let Some(item) = item.as_object_mut() {
-                for (method, op) in item.iter_mut() {
-                    if method == "parameters" {
-                        continue;
-                    }
-                    if let Some(op) = op.as_object_mut() {
-                        ops.push((path.clone(), method.clone(), op));
-                    }
-                }
-            }
-        }
-    }
-    ops
-}
-
-/// Visits every schema object in the spec (components, parameters, bodies and nested ones).
-fn visit_schemas(value: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>) -> usize) -> usize {
-    let mut touched = 0;
-    match value {
-        Value::Object(map) => {
-            let is_schema = map.contains_key("type")
-                || map.contains_key("properties")
-                || map.contains_key("allOf")
-                || map.contains_key("enum");
-            if is_schema {
-                touched += f(map);
-            }
-            for (_, v) in map.iter_mut() {
-                touched += visit_schemas(v, f);
-            }
-        }
-        Value::Array(items) => {
-            for v in items {
-                touched += visit_schemas(v, f);
-            }
-        }
-        _ => {}
-    }
-    touched
-}
-
-fn keep_only_json_request_bodies(spec: &mut Value) -> usize {
-    let mut touched = 0;
-    for (_, _, op) in operations_mut(spec) {
-        let Some(content) = op
-            .get_mut("requestBody")
-            .and_then(|b| b.get_mut("content"))
-            .and_then(Value::as_object_mut)
-        else {
-            continue;
-        };
-        if content.len() > 1 && content.contains_key("application/json") {
-            content.retain(|k, _| k == "application/json");
-            touched += 1;
-        }
-    }
-    touched
-}
-
-fn drop_multipart_only_operations(spec: &mut Value) -> usize {
-    let mut doomed = Vec::new();
-    for (path, method, op) in operations_mut(spec) {
-        let content = op
-            .get("requestBody")
-            .and_then(|b| b.get("content"))
-            .and_then(Value::as_object);
-        if let Some(content) = content {
-            if !content.contains_key("application/json") {
-                doomed.push((path, method));
-            }
-        }
-    }
-    let paths = spec["paths"]
-        .as_object_mut()
-        .expect("checked in check_shape");
-    for (path, method) in &doomed {
-        if let Some(item) = paths.get_mut(path).and_then(Value::as_object_mut) {
-            item.remove(method);
-        }
-    }
-    paths.retain(|_, item| {
-        item.as_object()
-            .is_some_and(|m| m.keys().any(|k| k != "parameters"))
-    });
-    doomed.len()
-}
-
-fn date_range_filters_as_integers(spec: &mut Value) -> usize {
-    let mut touched = 0;
-    for (_, _, op) in operations_mut(spec) {
-        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
-            continue;
-        };
-        for param in params {
-            let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else {
-                continue;
-            };
-            let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
-            let integer_enum = schema
-                .get("enum")
-                .and_then(Value::as_array)
-                .is_some_and(|e| {
-                    e.iter().any(Value::is_number) && e.iter().all(|v| v.is_number() || v.is_null())
-                });
-            if is_string && integer_enum {
-                schema.insert("type".into(), json!("integer"));
-                schema.remove("format");
-                schema.insert("nullable".into(), json!(true));
-                touched += 1;
-            }
-        }
-    }
-    touched
-}
-
-/// How typify turns an enum value into a variant name, reduced to what decides a collision.
-/// typify tells a leading `-` apart (ordering values like `-created`), but no other punctuation.
-fn variant_key(value: &str) -> String {
-    let (sign, rest) = match value.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", value),
-    };
-    let folded: String = rest
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
-    format!("{sign}{folded}")
-}
-
-fn plain_strings_for_colliding_enums(spec: &mut Value) -> usize {
-    visit_schemas(spec, &mut |schema| {
-        let Some(values) = schema.get("enum").and_then(Value::as_array) else {
-            return 0;
-        };
-        let strings: Vec<&str> = values.iter().filter_map(Value::as_str).collect();
-        let keys: BTreeSet<String> = strings.iter().map(|s| variant_key(s)).collect();
-        if keys.len() < strings.len() {
-            schema.remove("enum");
-            1
-        } else {
-            0
-        }
-    })
-}
-
-fn read_only_fields_optional(spec: &mut Value) -> usize {
-    visit_schemas(spec, &mut |schema| {
-        let read_only: BTreeSet<String> = schema
-            .get("properties")
-            .and_then(Value::as_object)
-            .map(|props| {
-                props
-                    .iter()
-                    .filter(|(_, p)| p.get("readOnly") == Some(&json!(true)))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) else {
-            return 0;
-        };
-        let before = required.len();
-        required.retain(|r| !r.as_str().is_some_and(|r| read_only.contains(r)));
-        before - required.len()
-    })
-}
-
-fn read_only_refs_nullable(spec: &mut Value) -> usize {
-    visit_schemas(spec, &mut |schema| {
-        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
-            return 0;
-        };
-        let mut touched = 0;
-        for prop in props.values_mut() {
-            let Some(prop) = prop.as_object_mut() else {
-                continue;
-            };
-            if prop.get("readOnly") == Some(&json!(true))
-                && prop.contains_key("allOf")
-                && prop.get("nullable") != Some(&json!(true))
-            {
-                prop.insert("nullable".into(), json!(true));
-                touched += 1;
-            }
-        }
-        touched
-    })
-}
-
-fn nullable_enums_accept_blank(spec: &mut Value) -> usize {
-    visit_schemas(spec, &mut |schema| {
-        let nullable = schema.get("nullable") == Some(&json!(true));
-        let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
-        let Some(values) = schema.get_mut("enum").and_then(Value::as_array_mut) else {
-            return 0;
-        };
-        if nullable && is_string && !values.contains(&json!("")) {
-            values.push(json!(""));
-            1
-        } else {
-            0
-        }
-    })
-}
-
-/// A string choice whose values are those of its sibling multi-choice (array) fields is a multi-choice
-/// too: DefectDojo serves it as a list (`Notifications.scan_added_empty: []`).
-fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
-    visit_schemas(spec, &mut |schema| {
-        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
-            return 0;
-        };
-        let non_blank = |values: &Value| -> BTreeSet<String> {
-            values
-                .as_array()
-                .map(|v| {
-                    v.iter()
-                        .filter_map(Value::as_str)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let list_choices: Vec<BTreeSet<String>> = props
-            .values()
-            .filter_map(|p| p.pointer("/items/enum"))
-            .map(non_blank)
-            .filter(|set| !set.is_empty())
-            .collect();
-        let mut touched = 0;
-        for prop in props.values_mut() {
-            let is_string = prop.get("type").and_then(Value::as_str) == Some("string");
-            let Some(values) = prop.get("enum").map(non_blank) else {
-                continue;
-            };
-            if is_string && list_choices.contains(&values) {
-                let mut items = prop.clone();
-                if let Some(obj) = items.as_object_mut() {
-                    obj.remove("description");
-                }
-                let description = prop.get("description").cloned();
-                *prop = json!({ "type": "array", "items": items });
-                if let Some(d) = description {
-                    prop["description"] = d;
-                }
-                touched += 1;
-            }
-        }
-        touched
-    })
-}
-
-/// Every field of a `V3…Compatible` schema (the 3.x view of a 2.x object) optional, and any JSON
-/// value except the `id`: neither release sends what these schemas declare.
-fn compatibility_views_lenient(spec: &mut Value) -> usize {
-    let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
-        return 0;
-    };
-    let mut touched = 0;
-    for (name, schema) in schemas.iter_mut() {
-        let view = name.starts_with("V3") && name.ends_with("Compatible");
-        let Some(schema) = schema.as_object_mut().filter(|_| view) else {
-            continue;
-        };
-        schema.remove("required");
-        if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
-            for (name, prop) in props.iter_mut() {
-                if name == "id" {
-                    continue;
-                }
-                let description = prop.get("description").cloned();
-                *prop = json!({});
-                if let Some(d) = description {
-                    prop["description"] = d;
-                }
-            }
-        }
-        touched += 1;
-    }
-    touched
-}
-
-/// For `/x/{id}/<action>/` with a GET declared to answer the same schema as `/x/{id}/` and a POST
-/// answering another one: the GET answers the POST's schema. drf-spectacular gives an action the
-/// viewset's serializer unless told otherwise; DefectDojo's view serializes the action's own object.
-fn action_gets_answer_like_their_post(spec: &mut Value) -> usize {
-    let schema_of = |op: &Value, code: &str| -> Option<Value> {
-        op.pointer(&format!(
-            "/responses/{code}/content/application~1json/schema"
-        ))
-        .cloned()
-    };
-    let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
-        return 0;
-    };
-    let mut fixes = Vec::new();
-    for (path, item) in paths.iter() {
-        let Some(at) = path.find("{id}/") else {
-            continue;
-        };
-        let parent = &path[..at + "{id}/".len()];
-        if parent == path {
-            continue;
-        }
-        let parent_get = paths
-            .get(parent)
-            .and_then(|p| p.get("get"))
-            .and_then(|op| schema_of(op, "200"));
-        let get = item.get("get").and_then(|op| schema_of(op, "200"));
-        let post = item
-            .get("post")
-            .and_then(|op| schema_of(op, "201").or_else(|| schema_of(op, "200")));
-        if let (Some(parent_get), Some(get), Some(post)) = (parent_get, get, post) {
-            if get == parent_get && post != get {
-                fixes.push((path.clone(), post));
-            }
-        }
-    }
-    for (path, schema) in &fixes {
-        if let Some(slot) = paths.get_mut(path).and_then(|item| {
-            item.pointer_mut("/get/responses/200/content/application~1json/schema")
-        }) {
-            *slot = schema.clone();
-        }
-    }
-    fixes.len()
-}
-
-/// GET operations under a `/download…/` path segment answer raw bytes.
-fn downloads_are_bytes(spec: &mut Value) -> usize {
-    let mut touched = 0;
-    for (path, method, op) in operations_mut(spec) {
-        let is_download = path
-            .split('/')
-            .any(|segment| segment.starts_with("download"));
-        if method != "get" || !is_download {
-            continue;
-        }
-        if let Some(ok) = op.get_mut("responses").and_then(|r| r.get_mut("200")) {
-            ok["content"] = json!({
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            });
-            touched += 1;
-        }
-    }
-    touched
-}
-
-/// Whether a GET operation answers raw bytes (see `downloads_are_bytes`).
-fn answers_bytes(op: &Value) -> bool {
-    op.pointer("/responses/200/content/application~1octet-stream")
-        .is_some()
-}
-
-fn created_also_accepts_ok(spec: &mut Value) -> usize {
-    let mut touched = 0;
-    for (_, method, op) in operations_mut(spec) {
-        if method != "post" {
-            continue;
-        }
-        let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
-            continue;
-        };
-        if responses.contains_key("201") && !responses.contains_key("200") {
-            let created = responses["201"].clone();
-            responses.insert("200".into(), created);
-            touched += 1;
-        }
-    }
-    touched
 }
 
 /// Names of `Paginated*List` schemas and the element type of their `results`.
@@ -665,6 +504,7 @@ fn paginated_impls(pages: &BTreeMap<String, String>) -> String {
 /// and `GET_OPERATIONS`, each such operation with its path template.
 fn get_operation_dispatch(spec: &Value) -> String {
     let mut arms = String::new();
+    let mut fns = String::new();
     let mut table = String::new();
     let mut skipped = String::new();
     if let Some(paths) = spec.get("paths").and_then(Value::as_object) {
@@ -699,17 +539,25 @@ fn get_operation_dispatch(spec: &Value) -> String {
             } else {
                 format!("dojo_sdk::call({call})")
             };
-            arms.push_str(&format!(
-                "        {id:?} => Some(Box::pin({call}).await.map(|_| ())),\n"
+            // One function per operation: each builds its (large) future in its own stack frame,
+            // where one match over all of them would need a frame as large as their sum.
+            fns.push_str(&format!(
+                "#[allow(unused_variables)]\nfn get_{id}(client: &dojo_sdk::GeneratedClient, id: Option<i64>, \
+                 file_id: Option<i64>) -> Sent<'_> {{\n    Box::pin(async move {{ {call}.await.map(|_| ()) }})\n}}\n"
             ));
+            arms.push_str(&format!("        {id:?} => get_{id},\n"));
             table.push_str(&format!("    ({id:?}, {path:?}),\n"));
         }
     }
     format!(
-        "/// Sends the GET operation `operation` by name; `None` if there is no such operation.\n\
+        "type Sent<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), dojo_sdk::DojoError>> + 'a>>;\n\
+         {fns}\n\
+         /// Sends the GET operation `operation` by name; `None` if there is no such operation.\n\
          pub async fn call_get(client: &dojo_sdk::GeneratedClient, operation: &str, id: Option<i64>, \
          file_id: Option<i64>) \
-         -> Option<Result<(), dojo_sdk::DojoError>> {{\n    match operation {{\n{arms}        _ => None,\n    }}\n}}\n\n\
+         -> Option<Result<(), dojo_sdk::DojoError>> {{\n    \
+         let send: fn(&dojo_sdk::GeneratedClient, Option<i64>, Option<i64>) -> Sent<'_> = match operation {{\n\
+         {arms}        _ => return None,\n    }};\n    Some(send(client, id, file_id).await)\n}}\n\n\
          /// Every GET operation `call_get` can send: operation id and path template.\n\
          #[allow(dead_code)]\n\
          pub const GET_OPERATIONS: &[(&str, &str)] = &[\n{table}];\n\n\

@@ -21,7 +21,6 @@ pub struct DojoClient {
     write: generated::Client,
     write_http: reqwest::Client,
     api_base: Url,
-    max_response_bytes: u64,
 }
 
 impl fmt::Debug for DojoClient {
@@ -47,6 +46,8 @@ impl DojoClient {
             ca_pem: Vec::new(),
             allow_insecure_http: false,
             max_response_bytes: crate::limits::DEFAULT_MAX_RESPONSE_BYTES,
+            retry: crate::transport::RetryPolicy::default(),
+            hook: None,
         }
     }
 
@@ -91,8 +92,10 @@ impl DojoClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, DojoError> {
-        let response = request.send().await.map_err(|e| DojoError::transport(&e))?;
-        let response = crate::limits::limit_body(response, self.max_response_bytes);
+        let request = request.build().map_err(|e| DojoError::transport(&e))?;
+        let response = crate::transport::send(&self.write_http, request, self.read.inner())
+            .await
+            .map_err(|e| DojoError::transport(&e))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
@@ -124,6 +127,8 @@ pub struct DojoClientBuilder {
     ca_pem: Vec<Vec<u8>>,
     allow_insecure_http: bool,
     max_response_bytes: u64,
+    retry: crate::transport::RetryPolicy,
+    hook: Option<crate::transport::RequestHook>,
 }
 
 impl fmt::Debug for DojoClientBuilder {
@@ -192,6 +197,25 @@ impl DojoClientBuilder {
         self
     }
 
+    /// When failed idempotent requests (GET, PUT, DELETE) are sent again: connection failures and
+    /// answers 429, 502, 503, 504, honouring `Retry-After` up to the policy's longest wait. Default:
+    /// [`RetryPolicy::default`](crate::RetryPolicy::default); [`RetryPolicy::none`](crate::RetryPolicy::none)
+    /// turns retries off.
+    pub fn retry_policy(mut self, policy: crate::transport::RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Calls `hook` after every request with its method, path, status, duration and attempt (for
+    /// tracing or metrics). The event never carries headers, so never the token.
+    pub fn on_request(
+        mut self,
+        hook: impl Fn(&crate::transport::RequestEvent) + Send + Sync + 'static,
+    ) -> Self {
+        self.hook = Some(std::sync::Arc::new(hook));
+        self
+    }
+
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<DojoClient, DojoError> {
         let base = parse_base_url(&self.base_url, self.allow_insecure_http)?;
@@ -210,6 +234,8 @@ impl DojoClientBuilder {
         let base_str = base.as_str().trim_end_matches('/').to_string();
         let state = crate::limits::ClientState {
             max_response_bytes: self.max_response_bytes,
+            retry: self.retry,
+            hook: crate::transport::Hook(self.hook.clone()),
         };
         let api_base = Url::parse(&format!("{base_str}/api/v2/"))
             .map_err(|e| DojoError::Config(format!("base URL cannot carry /api/v2/: {e}")))?;
@@ -218,7 +244,6 @@ impl DojoClientBuilder {
             write: generated::Client::new_with_client(&base_str, write_http.clone(), state),
             write_http,
             api_base,
-            max_response_bytes: self.max_response_bytes,
         })
     }
 

@@ -172,7 +172,7 @@ fn too_large_limit(e: &(dyn std::error::Error + 'static)) -> Option<u64> {
 }
 
 /// `Retry-After` as seconds: delta-seconds, or an HTTP date turned into seconds from now.
-fn parse_retry_after(value: &str) -> Option<u64> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<u64> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(secs);

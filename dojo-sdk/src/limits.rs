@@ -10,17 +10,23 @@ use std::fmt;
 /// Default largest response body: 64 MiB, far above a 1,000-finding page.
 pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Per-client state the generated client carries (progenitor's "inner type").
+/// Per-client state the generated client carries (progenitor's "inner type"): what
+/// [`crate::transport`] applies to every request.
 #[derive(Debug, Clone)]
 pub struct ClientState {
     /// Largest response body accepted, bytes.
     pub max_response_bytes: u64,
+    /// When failed idempotent requests are sent again.
+    pub retry: crate::transport::RetryPolicy,
+    pub(crate) hook: crate::transport::Hook,
 }
 
 impl Default for ClientState {
     fn default() -> Self {
         ClientState {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            retry: crate::transport::RetryPolicy::default(),
+            hook: crate::transport::Hook::default(),
         }
     }
 }
@@ -79,7 +85,6 @@ impl ClientHooks<ClientState> for generated::Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        Ok(limit_body(response, self.inner().max_response_bytes))
+        crate::transport::send(self.client(), request, self.inner()).await
     }
 }

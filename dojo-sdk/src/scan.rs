@@ -3,83 +3,9 @@
 use crate::client::DojoClient;
 use crate::error::DojoError;
 use crate::generated::types;
+use crate::uploads::ScanFile;
 use chrono::NaiveDate;
-use reqwest::multipart::{Form, Part};
-use std::path::Path;
-
-/// The scan report to upload.
-#[derive(Clone)]
-pub struct ScanFile {
-    name: String,
-    // Shared, so building a request (and retrying one) never copies a large report.
-    bytes: bytes::Bytes,
-}
-
-impl std::fmt::Debug for ScanFile {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScanFile")
-            .field("name", &self.name)
-            .field("len", &self.bytes.len())
-            .finish()
-    }
-}
-
-impl ScanFile {
-    /// A report held in memory. DefectDojo checks the name's extension (`.xml`, `.json`, ...).
-    pub fn from_bytes(name: impl Into<String>, bytes: impl Into<bytes::Bytes>) -> Self {
-        ScanFile {
-            name: name.into(),
-            bytes: bytes.into(),
-        }
-    }
-
-    /// Reads a report from disk; the upload carries the file's own name.
-    pub async fn from_path(path: impl AsRef<Path>) -> Result<Self, DojoError> {
-        let path = path.as_ref();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| DojoError::InvalidRequest("scan file path has no file name".into()))?
-            .to_string();
-        let bytes = tokio_fs_read(path).await?;
-        Ok(ScanFile {
-            name,
-            bytes: bytes.into(),
-        })
-    }
-
-    /// The same report under another file name (DefectDojo checks the extension).
-    pub fn renamed(self, name: impl Into<String>) -> Self {
-        ScanFile {
-            name: name.into(),
-            ..self
-        }
-    }
-
-    /// The file name sent to DefectDojo.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Size in bytes.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// True for an empty file.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-}
-
-async fn tokio_fs_read(path: &Path) -> Result<Vec<u8>, DojoError> {
-    let path = path.to_path_buf();
-    // std::fs on a blocking thread keeps the SDK free of a tokio "fs" dependency.
-    let read = std::thread::spawn(move || std::fs::read(&path));
-    read.join()
-        .map_err(|_| DojoError::InvalidRequest("reading the scan file failed".into()))?
-        .map_err(|e| DojoError::InvalidRequest(format!("cannot read scan file: {}", e.kind())))
-}
+use reqwest::multipart::Form;
 
 /// Every field DefectDojo's import and reimport endpoints accept. Unset fields are not sent, so
 /// DefectDojo's own defaults apply. `test` and `do_not_reactivate` are for reimport only;
@@ -200,17 +126,12 @@ impl ScanUpload {
         Ok(())
     }
 
-    fn form(&self, file: &ScanFile) -> Result<Form, DojoError> {
+    async fn form(&self, file: &ScanFile) -> Result<Form, DojoError> {
         let mut form = Form::new();
         for (name, value) in self.form_fields() {
             form = form.text(name, value);
         }
-        let body = reqwest::Body::from(file.bytes.clone());
-        let part = Part::stream_with_length(body, file.bytes.len() as u64)
-            .file_name(file.name.clone())
-            .mime_str("application/octet-stream")
-            .map_err(|e| DojoError::InvalidRequest(format!("bad file part: {e}")))?;
-        Ok(form.part("file", part))
+        Ok(form.part("file", file.part().await?))
     }
 }
 
@@ -222,7 +143,8 @@ impl DojoClient {
         file: &ScanFile,
     ) -> Result<types::ImportScan, DojoError> {
         upload.check(false)?;
-        self.upload("import-scan/", upload.form(file)?).await
+        self.send_multipart("import-scan/", upload.form(file).await?)
+            .await
     }
 
     /// `POST /api/v2/reimport-scan/`: merges a report into an existing test, answering what changed
@@ -233,15 +155,7 @@ impl DojoClient {
         file: &ScanFile,
     ) -> Result<types::ReImportScan, DojoError> {
         upload.check(true)?;
-        self.upload("reimport-scan/", upload.form(file)?).await
-    }
-
-    async fn upload<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        form: Form,
-    ) -> Result<T, DojoError> {
-        let request = self.write_http().post(self.api_url(path)).multipart(form);
-        self.send_raw(request).await
+        self.send_multipart("reimport-scan/", upload.form(file).await?)
+            .await
     }
 }

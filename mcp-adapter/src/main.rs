@@ -90,7 +90,20 @@ async fn run(config: Config) -> Result<(), StartupError> {
             .allow_insecure_http(config.allow_insecure_http)
             .timeout(Duration::from_secs(config.defectdojo_timeout as u64))
             .max_response_bytes(config.defectdojo_max_response_bytes as u64)
-            .user_agent(concat!("mcp-defectdojo/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("mcp-defectdojo/", env!("CARGO_PKG_VERSION")))
+            // Each DefectDojo request at LOG_LEVEL=debug: method, path, status, time, retries.
+            .on_request(|e| {
+                tracing::debug!(
+                    target: "defectdojo",
+                    method = %e.method,
+                    path = %e.path,
+                    status = e.status,
+                    ms = e.duration.as_millis() as u64,
+                    attempt = e.attempt,
+                    will_retry = e.will_retry,
+                    "DefectDojo request"
+                )
+            });
     let key = |k: &Option<String>| k.clone().filter(|k| !k.trim().is_empty());
     if let Some(k) = key(&config.defectdojo_api_key) {
         builder = builder.token(k);
