@@ -29,22 +29,27 @@ struct Area {
 const AREAS: &[Area] = &[
     Area {
         feature: "findings",
-        tags: &[
-            "findings",
-            "notes",
-            "finding_templates",
-            "request_response_pairs",
-            "stub_findings",
-        ],
+        tags: &["findings", "notes", "stub_findings"],
         extra_schemas: &["File"],
     },
     Area {
+        feature: "finding-templates",
+        tags: &["finding_templates", "request_response_pairs"],
+        extra_schemas: &[],
+    },
+    Area {
         feature: "products",
+        tags: &["products", "product_types"],
+        extra_schemas: &[],
+    },
+    Area {
+        feature: "assets",
+        tags: &["assets", "organizations", "asset_api_scan_configurations"],
+        extra_schemas: &[],
+    },
+    Area {
+        feature: "product-settings",
         tags: &[
-            "products",
-            "product_types",
-            "assets",
-            "organizations",
             "metadata",
             "technologies",
             "languages",
@@ -52,7 +57,6 @@ const AREAS: &[Area] = &[
             "engagement_presets",
             "sla_configurations",
             "product_api_scan_configurations",
-            "asset_api_scan_configurations",
         ],
         extra_schemas: &[],
     },

@@ -218,6 +218,12 @@ impl DojoClientBuilder {
 
     /// Validates the configuration and builds the client.
     pub fn build(self) -> Result<DojoClient, DojoError> {
+        // With only the `rustls-ring` feature, reqwest takes the process's default provider.
+        #[cfg(all(feature = "rustls-ring", not(feature = "rustls-aws-lc")))]
+        {
+            // Already installed (by the application, or an earlier client) is fine.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let base = parse_base_url(&self.base_url, self.allow_insecure_http)?;
         let read_token = self.read_token.clone().or_else(|| self.token.clone());
         let write_token = self.write_token.clone().or_else(|| self.token.clone());

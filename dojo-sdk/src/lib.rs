@@ -1,5 +1,14 @@
 #![doc = include_str!("../README.md")]
 #![warn(missing_docs)]
+// Hand-written helpers serve the findings, engagements and import areas; with some of those
+// features off, some helpers have no caller.
+#![cfg_attr(
+    not(all(feature = "findings", feature = "engagements", feature = "import")),
+    allow(dead_code)
+)]
+
+#[cfg(not(any(feature = "rustls-aws-lc", feature = "rustls-ring")))]
+compile_error!("dojo-sdk needs a TLS crypto provider: enable the `rustls-aws-lc` (default) or `rustls-ring` feature");
 
 mod call;
 pub mod client;
