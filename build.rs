@@ -13,7 +13,7 @@ mod transforms;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use transforms::{answers_bytes, operations_mut, TRANSFORMS};
+use transforms::{answers_bytes, drop_empty_path_items, operations_mut, schema_name, TRANSFORMS};
 
 /// An API area: one cargo feature of `dojo-sdk` (all on by default), the spec tags it covers, and the
 /// schemas the hand-written layer names beyond what its operations reach. A dependent that enables a
@@ -312,13 +312,7 @@ fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>)
     };
     let mut unknown = BTreeSet::new();
     for (_, _, op) in operations_mut(spec) {
-        for tag in op
-            .get("tags")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let tag = tag.as_str().unwrap_or_default();
+        for tag in tags(op.get("tags")) {
             if area_of(tag) == OTHER_AREA {
                 unknown.insert(tag.to_string());
             }
@@ -340,19 +334,11 @@ fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>)
         if let Some(item) = item.as_object_mut() {
             item.retain(|method, op| {
                 method == "parameters"
-                    || op
-                        .get("tags")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|t| enabled.contains(&area_of(t.as_str().unwrap_or_default())))
+                    || tags(op.get("tags")).any(|t| enabled.contains(&area_of(t)))
             });
         }
     }
-    paths.retain(|_, item| {
-        item.as_object()
-            .is_some_and(|m| m.keys().any(|k| k != "parameters"))
-    });
+    drop_empty_path_items(paths);
     // The schemas reachable from what is left, and from what the enabled hand-written modules name.
     let mut keep: BTreeSet<String> = BTreeSet::new();
     let mut todo: Vec<String> = Vec::new();
@@ -376,15 +362,20 @@ fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>)
     (enabled, unknown)
 }
 
+/// An operation's tags, from its `tags` field.
+fn tags(field: Option<&Value>) -> impl Iterator<Item = &str> {
+    field
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 /// The schema names of every `$ref` in a value.
 fn collect_refs(value: &Value, out: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
-            if let Some(name) = map
-                .get("$ref")
-                .and_then(Value::as_str)
-                .and_then(|r| r.strip_prefix("#/components/schemas/"))
-            {
+            if let Some(name) = schema_name(value) {
                 out.push(name.to_string());
             }
             map.values().for_each(|v| collect_refs(v, out));

@@ -132,6 +132,45 @@ fn visit_schemas(value: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>) -
     touched
 }
 
+/// The schema name a `{"$ref": "#/components/schemas/Name"}` points at.
+pub fn schema_name(value: &Value) -> Option<&str> {
+    value
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+}
+
+/// The JSON schema an operation declares for its `code` answer.
+fn answer_schema<'a>(op: &'a Map<String, Value>, code: &str) -> Option<&'a Value> {
+    op.get("responses")?
+        .pointer(&format!("/{code}/content/application~1json/schema"))
+}
+
+/// The request body's media types when the operation takes no JSON (multipart only).
+fn non_json_body(op: &Map<String, Value>) -> Option<&Map<String, Value>> {
+    op.get("requestBody")?
+        .get("content")?
+        .as_object()
+        .filter(|content| !content.contains_key("application/json"))
+}
+
+/// Drops the path items left without any operation.
+pub fn drop_empty_path_items(paths: &mut Map<String, Value>) {
+    paths.retain(|_, item| {
+        item.as_object()
+            .is_some_and(|m| m.keys().any(|k| k != "parameters"))
+    });
+}
+
+/// Replaces a property's schema with `schema`, keeping its description.
+fn replace_keeping_description(prop: &mut Value, schema: Value) {
+    let description = prop.get("description").cloned();
+    *prop = schema;
+    if let Some(d) = description {
+        prop["description"] = d;
+    }
+}
+
 fn keep_only_json_request_bodies(spec: &mut Value) -> usize {
     let mut touched = 0;
     for (_, _, op) in operations_mut(spec) {
@@ -153,47 +192,29 @@ fn keep_only_json_request_bodies(spec: &mut Value) -> usize {
 /// For each multipart-only operation: in the schema its success answer names, every property named
 /// like a binary field of the request becomes optional and nullable.
 fn upload_answers_may_omit_the_file(spec: &mut Value) -> usize {
-    let reference_of = |v: Option<&Value>| {
-        v.and_then(|s| s.get("$ref"))
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/components/schemas/"))
-            .map(String::from)
-    };
-    let mut fixes: Vec<(String, BTreeSet<String>)> = Vec::new();
+    // (answer schema, request schema) of each multipart-only operation.
+    let mut uploads: Vec<(String, String)> = Vec::new();
     for (_, _, op) in operations_mut(spec) {
-        let content = op
-            .get("requestBody")
-            .and_then(|b| b.get("content"))
-            .and_then(Value::as_object);
-        let Some(form) = content
-            .filter(|c| !c.contains_key("application/json"))
-            .and_then(|c| c.get("multipart/form-data"))
-        else {
-            continue;
-        };
-        let request = reference_of(form.get("schema"));
-        let answer = ["201", "200"].iter().find_map(|code| {
-            reference_of(
-                op.get("responses")
-                    .and_then(|r| r.pointer(&format!("/{code}/content/application~1json/schema"))),
-            )
-        });
+        let request = non_json_body(op)
+            .and_then(|content| content.get("multipart/form-data"))
+            .and_then(|form| form.get("schema"))
+            .and_then(schema_name);
+        let answer = ["201", "200"]
+            .iter()
+            .find_map(|code| answer_schema(op, code).and_then(schema_name));
         if let (Some(request), Some(answer)) = (request, answer) {
-            fixes.push((answer, BTreeSet::from([request])));
+            uploads.push((answer.to_string(), request.to_string()));
         }
     }
     let mut touched = 0;
-    for (answer, requests) in fixes {
-        let binary: BTreeSet<String> = requests
-            .iter()
-            .filter_map(|r| spec.pointer(&format!("/components/schemas/{r}/properties")))
-            .filter_map(Value::as_object)
-            .flat_map(|props| {
-                props
-                    .iter()
-                    .filter(|(_, p)| p.get("format").and_then(Value::as_str) == Some("binary"))
-                    .map(|(k, _)| k.clone())
-            })
+    for (answer, request) in uploads {
+        let binary: Vec<String> = spec
+            .pointer(&format!("/components/schemas/{request}/properties"))
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, p)| p.get("format").and_then(Value::as_str) == Some("binary"))
+            .map(|(k, _)| k.clone())
             .collect();
         let Some(schema) = spec
             .pointer_mut(&format!("/components/schemas/{answer}"))
@@ -202,7 +223,7 @@ fn upload_answers_may_omit_the_file(spec: &mut Value) -> usize {
             continue;
         };
         if let Some(required) = schema.get_mut("required").and_then(Value::as_array_mut) {
-            required.retain(|r| !r.as_str().is_some_and(|r| binary.contains(r)));
+            required.retain(|r| !r.as_str().is_some_and(|r| binary.iter().any(|b| b == r)));
         }
         for name in &binary {
             if let Some(prop) = schema
@@ -221,14 +242,8 @@ fn upload_answers_may_omit_the_file(spec: &mut Value) -> usize {
 fn drop_multipart_only_operations(spec: &mut Value) -> usize {
     let mut doomed = Vec::new();
     for (path, method, op) in operations_mut(spec) {
-        let content = op
-            .get("requestBody")
-            .and_then(|b| b.get("content"))
-            .and_then(Value::as_object);
-        if let Some(content) = content {
-            if !content.contains_key("application/json") {
-                doomed.push((path, method));
-            }
+        if non_json_body(op).is_some() {
+            doomed.push((path, method));
         }
     }
     let paths = spec["paths"]
@@ -239,10 +254,7 @@ fn drop_multipart_only_operations(spec: &mut Value) -> usize {
             item.remove(method);
         }
     }
-    paths.retain(|_, item| {
-        item.as_object()
-            .is_some_and(|m| m.keys().any(|k| k != "parameters"))
-    });
+    drop_empty_path_items(paths);
     doomed.len()
 }
 
@@ -401,11 +413,7 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
                 if let Some(obj) = items.as_object_mut() {
                     obj.remove("description");
                 }
-                let description = prop.get("description").cloned();
-                *prop = json!({ "type": "array", "items": items });
-                if let Some(d) = description {
-                    prop["description"] = d;
-                }
+                replace_keeping_description(prop, json!({ "type": "array", "items": items }));
                 touched += 1;
             }
         }
@@ -434,11 +442,7 @@ fn compatibility_views_lenient(spec: &mut Value) -> usize {
                 if name == "id" {
                     continue;
                 }
-                let description = prop.get("description").cloned();
-                *prop = json!({});
-                if let Some(d) = description {
-                    prop["description"] = d;
-                }
+                replace_keeping_description(prop, json!({}));
             }
         }
         touched += 1;
@@ -450,12 +454,8 @@ fn compatibility_views_lenient(spec: &mut Value) -> usize {
 /// answering another one: the GET answers the POST's schema. drf-spectacular gives an action the
 /// viewset's serializer unless told otherwise; DefectDojo's view serializes the action's own object.
 fn action_gets_answer_like_their_post(spec: &mut Value) -> usize {
-    let schema_of = |op: &Value, code: &str| -> Option<Value> {
-        op.pointer(&format!(
-            "/responses/{code}/content/application~1json/schema"
-        ))
-        .cloned()
-    };
+    let schema_of =
+        |op: &Value, code: &str| -> Option<Value> { answer_schema(op.as_object()?, code).cloned() };
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else {
         return 0;
     };

@@ -113,8 +113,8 @@ fn place_name(at: &[String]) -> String {
 /// A type as a reader compares it: `integer`, `string/date-time`, `[Note]`, `Finding`, `any`, with
 /// `?` when nullable.
 fn type_sig(schema: &Value) -> String {
-    let base = if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
-        r.rsplit('/').next().unwrap_or(r).to_string()
+    let base = if let Some(name) = transforms::schema_name(schema) {
+        name.to_string()
     } else if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         all.iter().map(type_sig).collect::<Vec<_>>().join("&")
     } else if let Some(one) = schema

@@ -37,13 +37,17 @@ where
     use futures::TryStreamExt;
     match request.await {
         Ok(value) => {
-            let chunks: Vec<bytes::Bytes> = value
-                .into_inner()
-                .into_inner()
-                .try_collect()
+            // Appended as it arrives: the file is held once, not as chunks and then again whole.
+            let mut stream = value.into_inner().into_inner();
+            let mut file = bytes::BytesMut::new();
+            while let Some(chunk) = stream
+                .try_next()
                 .await
-                .map_err(|e| DojoError::transport(&e))?;
-            Ok(chunks.concat().into())
+                .map_err(|e| DojoError::transport(&e))?
+            {
+                file.extend_from_slice(&chunk);
+            }
+            Ok(file.freeze())
         }
         Err(e) => Err(convert::<serde_json::Value>(e).await),
     }

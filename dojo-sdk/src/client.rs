@@ -93,7 +93,7 @@ impl DojoClient {
         request: reqwest::RequestBuilder,
     ) -> Result<T, DojoError> {
         let request = request.build().map_err(|e| DojoError::transport(&e))?;
-        let response = crate::transport::send(&self.write_http, request, self.read.inner())
+        let response = crate::transport::send(&self.write_http, request, self.write.inner())
             .await
             .map_err(|e| DojoError::transport(&e))?;
         let status = response.status().as_u16();

@@ -10,8 +10,9 @@ use crate::generated::types;
 use reqwest::multipart::{Form, Part};
 use std::path::{Path, PathBuf};
 
-/// The scan report to upload: bytes in memory, or a file on disk streamed from it at upload time
-/// (never held whole in memory, and read without blocking the async runtime).
+/// A file to upload (a scan report, evidence, a languages report): bytes in memory, or a file on
+/// disk streamed from it at upload time (never held whole in memory, and read without blocking the
+/// async runtime).
 #[derive(Clone)]
 pub struct ScanFile {
     name: String,

@@ -35,23 +35,19 @@ class Dojo:
 
     def post(self, kind, path, core=False, **kwargs):
         """POSTs and counts what was made; a refusal of a core object stops the seeding."""
-        r = self.http.post(path, **kwargs)
-        if r.status_code in (200, 201):
+        return self.write("POST", (200, 201), kind, path, core, **kwargs)
+
+    def patch(self, kind, path, core=False, **kwargs):
+        return self.write("PATCH", (200,), kind, path, core, **kwargs)
+
+    def write(self, method, ok, kind, path, core, **kwargs):
+        r = self.http.request(method, path, **kwargs)
+        if r.status_code in ok:
             self.made[kind] = self.made.get(kind, 0) + 1
             return r.json() if r.content else {}
         self.refused.append({"kind": kind, "path": path, "status": r.status_code, "body": r.text[:300]})
         if core:
-            sys.exit(f"seed: cannot create {kind}: HTTP {r.status_code} {r.text[:500]}")
-        return None
-
-    def patch(self, kind, path, core=False, **kwargs):
-        r = self.http.patch(path, **kwargs)
-        if r.status_code == 200:
-            self.made[kind] = self.made.get(kind, 0) + 1
-            return r.json()
-        self.refused.append({"kind": kind, "path": path, "status": r.status_code, "body": r.text[:300]})
-        if core:
-            sys.exit(f"seed: cannot {kind}: HTTP {r.status_code} {r.text[:500]}")
+            sys.exit(f"seed: cannot {method} {kind}: HTTP {r.status_code} {r.text[:500]}")
         return None
 
 
