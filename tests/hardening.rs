@@ -539,6 +539,73 @@ async fn a_40_mb_report_reaches_defectdojo_over_every_transport() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn file_path_reports_stream_from_the_scan_directory_within_its_limits() {
+    let dir = std::env::temp_dir().join(format!("scan-dir-{}", std::process::id()));
+    let scans = dir.join("scans");
+    std::fs::create_dir_all(&scans).unwrap();
+    let report: String = (0..20_000)
+        .map(|i| format!("<alertitem n=\"{i}\"/>\n"))
+        .collect();
+    std::fs::write(scans.join("zap.xml"), &report).unwrap();
+    std::fs::write(scans.join("big.xml"), "x".repeat(600_000)).unwrap();
+    std::fs::write(dir.join("outside.xml"), "<secret/>").unwrap();
+    let dojo = double_with(vec![]).await;
+    let mut server = start(
+        "streamable-http",
+        &dojo.uri(),
+        &[
+            ("MCP_SCAN_DIR", scans.to_str().unwrap()),
+            ("MCP_MAX_SCAN_BYTES", "500000"),
+        ],
+    )
+    .await;
+    let url = server.mcp_url();
+    let session = open_session(&url, token("scanner")).await.unwrap();
+    let import = |file_path: &str| {
+        json!({"scan_type": "ZAP Scan", "file_path": file_path, "file_name": "zap.xml",
+               "product_name": "P", "engagement_name": "E"})
+    };
+    let call = |args: Value| call_tool(&url, token("scanner"), Some(&session), "import_scan", args);
+
+    // Inside the directory: the whole report reaches DefectDojo.
+    let (text, err) = tool_text(&call(import("zap.xml")).await);
+    assert!(!err, "{text}");
+    let uploads = dojo.received_requests().await.unwrap_or_default();
+    let body = uploads
+        .iter()
+        .find(|r| r.url.path() == "/api/v2/import-scan/")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .expect("the import reached DefectDojo");
+    assert!(body.contains(&report), "the report arrives whole, in order");
+
+    // Over the limit, or outside the directory: refused, with nothing sent.
+    let before = import_body_size(&dojo).await;
+    let sent = dojo.received_requests().await.unwrap_or_default().len();
+    for (file_path, expected) in [
+        ("big.xml", "file_path: larger than the 500000 byte limit"),
+        (
+            "../outside.xml",
+            "file_path: must name a file inside the scan directory",
+        ),
+        (
+            "missing.xml",
+            "file_path: no such file in the scan directory",
+        ),
+    ] {
+        let (text, err) = tool_text(&call(import(file_path)).await);
+        assert!(err && text.contains(expected), "{file_path}: {text}");
+    }
+    assert_eq!(
+        dojo.received_requests().await.unwrap_or_default().len(),
+        sent
+    );
+    assert_eq!(import_body_size(&dojo).await, before);
+    server.terminate().await;
+    server.assert_no_panic();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Sends raw bytes on a fresh connection and returns the status line's code.
 async fn raw_status(port: u16, request: &[u8]) -> u16 {
     let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))

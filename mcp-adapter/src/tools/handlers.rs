@@ -514,16 +514,15 @@ async fn scan_file(ctx: &ToolContext, c: &ScanCommon<'_>) -> Result<ScanFile, To
             if !full.starts_with(&dir) || !full.is_file() {
                 return bad("file_path: must name a file inside the scan directory".into());
             }
-            let size = std::fs::metadata(&full)
-                .map(|m| m.len())
-                .unwrap_or(u64::MAX);
-            if size > ctx.max_scan_bytes as u64 {
+            // Reads the size only; the content streams from disk when the upload is sent.
+            let file = ScanFile::from_path(&full).await?;
+            if file.len() > ctx.max_scan_bytes as u64 {
                 return bad(format!(
                     "file_path: larger than the {} byte limit",
                     ctx.max_scan_bytes
                 ));
             }
-            Ok(ScanFile::from_path(&full).await?.renamed(c.file_name))
+            Ok(file.renamed(c.file_name))
         }
     }
 }
