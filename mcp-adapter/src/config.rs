@@ -25,6 +25,10 @@ fn parse_switch(s: &str) -> Result<bool, String> {
     }
 }
 
+fn parse_toolsets(s: &str) -> Result<crate::tools::ToolSelection, String> {
+    crate::tools::ToolSelection::parse(s, false)
+}
+
 fn parse_positive(s: &str) -> Result<i64, String> {
     match s.trim().parse::<i64>() {
         Ok(n) if n > 0 => Ok(n),
@@ -170,6 +174,14 @@ pub struct Config {
     /// Directory that import/reimport `file_path` may read from; unset disables `file_path`.
     #[arg(long, env = "MCP_SCAN_DIR")]
     pub scan_dir: Option<PathBuf>,
+    /// Toolsets offered, comma-separated: `default` (the Python server's 24 tools), `all`, or
+    /// names (system, products, engagements, findings, imports, ...). Over HTTP a request may
+    /// narrow it with `/mcp?toolsets=`.
+    #[arg(long, env = "MCP_TOOLSETS", default_value = "default", value_parser = parse_toolsets)]
+    pub toolsets: crate::tools::ToolSelection,
+    /// Offer no tool that changes DefectDojo.
+    #[arg(long, env = "MCP_READ_ONLY", default_value = "false", value_parser = parse_switch)]
+    pub read_only: bool,
 
     /// Audit chain key (hex or text). Unset: an ephemeral random key.
     #[arg(long, env = "AUDIT_HMAC_KEY", hide_env_values = true)]

@@ -171,7 +171,7 @@ async fn run(config: Config) -> Result<(), StartupError> {
 
     let served = match config.transport {
         Transport::Stdio => {
-            let server = DojoServer::new(security, tool_env);
+            let server = DojoServer::new(security, tool_env, selection(&config));
             mcp_adapter::stdio::serve(server, config.max_body_bytes, shutdown_signal())
                 .await
                 .map_err(StartupError)
@@ -183,6 +183,16 @@ async fn run(config: Config) -> Result<(), StartupError> {
     // Give the SIEM forwarders a moment to deliver; what they cannot stays spooled.
     audit.close(AUDIT_CLOSE_GRACE).await;
     served
+}
+
+/// The tools this server offers: MCP_TOOLSETS, without the writes when MCP_READ_ONLY.
+fn selection(config: &Config) -> Arc<mcp_adapter::tools::ToolSelection> {
+    let selection = config.toolsets.clone();
+    Arc::new(if config.read_only {
+        selection.made_read_only()
+    } else {
+        selection
+    })
 }
 
 async fn serve_http(
@@ -216,11 +226,17 @@ async fn serve_http(
         .collect();
 
     let idle = Duration::from_secs_f64(config.session_idle_secs);
+    let selection = selection(&config);
     let mcp = match config.transport {
         Transport::Sse => {
             let sessions = SseSessions::new(
                 Box::new(move |caller| {
-                    DojoServer::for_caller(security.clone(), tool_env.clone(), caller)
+                    DojoServer::for_caller(
+                        security.clone(),
+                        tool_env.clone(),
+                        selection.clone(),
+                        caller,
+                    )
                 }),
                 config.max_sessions,
                 config.max_sessions_per_caller,
@@ -251,7 +267,13 @@ async fn serve_http(
             let manager = Arc::new(manager);
             let service: StreamableHttpService<DojoServer, LocalSessionManager> =
                 StreamableHttpService::new(
-                    move || Ok(DojoServer::new(security.clone(), tool_env.clone())),
+                    move || {
+                        Ok(DojoServer::new(
+                            security.clone(),
+                            tool_env.clone(),
+                            selection.clone(),
+                        ))
+                    },
                     manager.clone(),
                     mcp_config,
                 );

@@ -8,29 +8,12 @@ use crate::security::ratelimit::{LimitRefusal, MutationLimiter, OPEN_ACCESS_KEY}
 use crate::security::reads::ReadHistory;
 use crate::security::redact;
 use crate::security::roles::Caller;
-use crate::tools::{self, ToolContext, ToolDef, ToolEnv, ToolFailure};
+use crate::tools::{self, ToolContext, ToolDef, ToolFailure, ToolSelection};
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// Argument names whose text is written into DefectDojo and read back by models later.
-const WRITTEN_TEXT: &[&str] = &[
-    "title",
-    "description",
-    "name",
-    "entry",
-    "note",
-    "product_name",
-    "engagement_name",
-    "product_type_name",
-    "version",
-    "branch_tag",
-    "commit_hash",
-    "build_id",
-    "file_name",
-];
 
 /// Security settings shared by every session.
 pub struct Security {
@@ -97,20 +80,26 @@ pub fn cut_name(name: &str) -> String {
     cut(name, MAX_ECHOED_NAME)
 }
 
-/// Runs one call through the whole pipeline and returns what the client sees.
+/// Runs one call through the whole pipeline and returns what the client sees. `selection` is
+/// what the server (or this HTTP request) offers; `ctx` carries the tool environment and where
+/// progress goes.
 pub async fn run(
     security: &Security,
-    env: &Arc<ToolEnv>,
+    ctx: ToolContext,
     caller: &Caller,
+    selection: &ToolSelection,
     call: ToolCall,
 ) -> CallToolResult {
     let started = Instant::now();
-    let arguments = Value::Object(call.arguments.clone().unwrap_or_default());
+    // A null argument is an absent one: optional arguments are published without `null`, and
+    // clients that send every argument send the absent ones as null.
+    let mut given = call.arguments.clone().unwrap_or_default();
+    given.retain(|_, v| !v.is_null());
+    let arguments = Value::Object(given);
     let tool = tools::find(&call.name);
     let read_before = tool
         .filter(|t| t.effect.is_mutation())
         .map(|_| security.reads.recent(caller.id()));
-    let ctx = ToolContext::new(env.clone());
 
     let outcome = match tool {
         None => Err(Denial {
@@ -119,6 +108,10 @@ pub async fn run(
                 "unknown tool `{}`; tools/list names the tools",
                 cut_name(&call.name)
             ),
+        }),
+        Some(tool) if !selection.includes(tool) => Err(Denial {
+            event_type: "tool_denied",
+            message: selection.why_not(tool),
         }),
         Some(tool) => admit(security, tool, caller, &arguments)
             .await
@@ -162,7 +155,7 @@ pub async fn run(
         caller_id: Some(call.client_id.unwrap_or_else(|| "anonymous".into())),
         request_id: call.request_id,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
-        arguments: sanitize_arguments(&arguments),
+        arguments: sanitize_arguments(&Value::Object(call.arguments.unwrap_or_default())),
         findings_read_before_mutation: read_before,
         reason,
     });
@@ -199,7 +192,7 @@ async fn admit(
                 message: "the audit trail cannot be written (AUDIT_FAIL_CLOSED=true): changes are refused until it can; reads still work".into(),
             });
         }
-        check_written_content(arguments)?;
+        check_stored_text(tool, arguments)?;
         let key = match caller {
             Caller::Authenticated { id, .. } => id.as_str(),
             Caller::Open => OPEN_ACCESS_KEY,
@@ -337,9 +330,9 @@ fn violation_text(error: &jsonschema::ValidationError<'_>) -> String {
 }
 
 /// Refuses NUL and other control characters (tab, newline and carriage return aside) in any
-/// text argument, and blank text where DefectDojo stores it. DefectDojo cannot store NUL and
-/// trims blanks to nothing: refused here, nothing reaches it, so a multi-step tool never fails
-/// half-way on such input.
+/// text argument, and blank text (no argument takes empty text, so blank is a mistake too).
+/// DefectDojo cannot store NUL and trims blanks to nothing: refused here, nothing reaches it, so
+/// a multi-step tool never fails half-way on such input.
 fn check_text_arguments(arguments: &Value) -> Result<(), Denial> {
     fn walk(name: &str, value: &Value) -> Result<(), Denial> {
         match value {
@@ -356,7 +349,7 @@ fn check_text_arguments(arguments: &Value) -> Result<(), Denial> {
                         ),
                     });
                 }
-                if WRITTEN_TEXT.contains(&name) && s.trim().is_empty() {
+                if s.trim().is_empty() {
                     return Err(Denial {
                         event_type: "input_rejected",
                         message: format!("invalid arguments: {name}: must not be blank"),
@@ -372,12 +365,16 @@ fn check_text_arguments(arguments: &Value) -> Result<(), Denial> {
     walk("", arguments)
 }
 
-/// Refuses injection, tool-call syntax and secrets in text that will be stored, and bad tags.
-fn check_written_content(arguments: &Value) -> Result<(), Denial> {
+/// Refuses injection, tool-call syntax and secrets in the arguments the tool declares as stored
+/// text, and bad tags.
+fn check_stored_text(tool: &ToolDef, arguments: &Value) -> Result<(), Denial> {
     let Some(map) = arguments.as_object() else {
         return Ok(());
     };
     for (name, value) in map {
+        if !tool.stored_text.contains(&name.as_str()) {
+            continue;
+        }
         if name == "tags" {
             for tag in value
                 .as_array()
@@ -393,10 +390,8 @@ fn check_written_content(arguments: &Value) -> Result<(), Denial> {
                 }
                 refuse_text("tags", tag)?;
             }
-        } else if WRITTEN_TEXT.contains(&name.as_str()) {
-            if let Some(text) = value.as_str() {
-                refuse_text(name, text)?;
-            }
+        } else if let Some(text) = value.as_str() {
+            refuse_text(name, text)?;
         }
     }
     Ok(())

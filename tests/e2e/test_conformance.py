@@ -20,9 +20,20 @@ INSPECTOR_DIR = os.environ.get("MCP_INSPECTOR_DIR")
 if not INSPECTOR_DIR and os.environ.get("MCP_INSPECTOR_SKIP") == "1":
     pytest.skip("MCP_INSPECTOR_SKIP=1", allow_module_level=True)
 
-# Scenarios that apply to a tools-only server; the others need test tools, prompts or resources
-# that a DefectDojo server does not have.
-SCENARIOS = ["dns-rebinding-protection", "server-initialize", "ping"]
+# Every scenario that applies to a DefectDojo server. The others call fixtures of the suite's own
+# reference server (tools named test_*, resources under test://, prompts named test_*), sampling
+# or elicitation tools, or resource subscriptions; the README lists them and why.
+SCENARIOS = [
+    "server-initialize",
+    "ping",
+    "logging-set-level",
+    "completion-complete",
+    "tools-list",
+    "resources-list",
+    "prompts-list",
+    "server-sse-multiple-streams",
+    "dns-rebinding-protection",
+]
 
 
 def conformance(url, scenario):

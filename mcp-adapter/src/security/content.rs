@@ -241,7 +241,11 @@ fn squash(normalized: &str) -> String {
         .collect()
 }
 
-const TOOL_NAMES: &str = "health_check|list_products|get_product|list_product_types|list_engagements|get_engagement|list_tests|get_test|list_test_types|list_findings|get_finding|list_finding_notes|create_product|create_engagement|create_test|create_finding|update_finding|close_finding|reopen_finding|add_finding_note|add_finding_tags|remove_finding_tags|import_scan|reimport_scan";
+/// Every tool name, of every toolset: text that calls one of them is refused.
+static TOOL_NAMES: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = crate::tools::TOOLS.iter().map(|t| t.name).collect();
+    names.join("|")
+});
 
 /// Verbs, fillers and objects of "ignore previous instructions" and its kin. Both the spaced and
 /// the squashed patterns are built from these lists, so they cannot drift apart.
@@ -297,10 +301,10 @@ static MARKERS: LazyLock<RegexSet> = LazyLock::new(|| {
 
 static TOOL_CALLS: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new([
-        format!(r"\b(?:{TOOL_NAMES})\s*\("),
-        format!(r"<\s*(?:{TOOL_NAMES})\s*>\s*\("),
-        format!(r"<\s*/?\s*(?:{TOOL_NAMES})\s*>"),
-        format!(r"\b(?:{TOOL_NAMES})\s*:\s*[\[{{0-9a-z]"),
+        format!(r"\b(?:{names})\s*\(", names = *TOOL_NAMES),
+        format!(r"<\s*(?:{names})\s*>\s*\(", names = *TOOL_NAMES),
+        format!(r"<\s*/?\s*(?:{names})\s*>", names = *TOOL_NAMES),
+        format!(r"\b(?:{names})\s*:\s*[\[{{0-9a-z]", names = *TOOL_NAMES),
         r#""?method"?\s*:\s*"tools/(?:call|list)""#.to_string(),
         r"\btools/call\b".to_string(),
         r#""jsonrpc"\s*:"#.to_string(),

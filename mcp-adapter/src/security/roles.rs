@@ -3,7 +3,8 @@
 use std::fmt;
 use subtle::ConstantTimeEq;
 
-/// A group of tools that a role may or may not use (the Python server's six groups).
+/// A group of tools that a role may or may not use: the Python server's six groups, and one per
+/// family it does not have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
     /// health_check.
@@ -18,6 +19,14 @@ pub enum Permission {
     FindingMgmt,
     /// create_product.
     ProductMgmt,
+    /// Creating, expiring and reinstating risk acceptances.
+    RiskMgmt,
+    /// Closing and tagging many findings in one call.
+    BulkTriage,
+    /// Figures the server computes from findings (counts, SLA breaches, CWEs, CVEs, time to fix).
+    Analytics,
+    /// Any GET operation of the DefectDojo API, by operationId.
+    Explore,
 }
 
 impl Permission {
@@ -30,18 +39,44 @@ impl Permission {
             Permission::EngagementMgmt => "engagement_mgmt",
             Permission::FindingMgmt => "finding_mgmt",
             Permission::ProductMgmt => "product_mgmt",
+            Permission::RiskMgmt => "risk_mgmt",
+            Permission::BulkTriage => "bulk_triage",
+            Permission::Analytics => "analytics",
+            Permission::Explore => "explore",
         }
+    }
+
+    /// Every group, in the role table's order.
+    pub const ALL: [Permission; 10] = [
+        Permission::System,
+        Permission::MetadataRead,
+        Permission::Analytics,
+        Permission::Explore,
+        Permission::ScanMgmt,
+        Permission::EngagementMgmt,
+        Permission::FindingMgmt,
+        Permission::RiskMgmt,
+        Permission::BulkTriage,
+        Permission::ProductMgmt,
+    ];
+
+    /// Whether the group's tools change DefectDojo.
+    pub fn is_write(self) -> bool {
+        !matches!(
+            self,
+            Permission::System | Permission::MetadataRead | Permission::Analytics | Permission::Explore
+        )
     }
 }
 
 /// A caller's role; each includes the one below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Role {
-    /// system, metadata_read.
+    /// system, metadata_read, analytics.
     Reader,
     /// reader + scan_mgmt.
     Scanner,
-    /// scanner + engagement_mgmt, finding_mgmt.
+    /// scanner + engagement_mgmt, finding_mgmt, risk_mgmt, bulk_triage.
     Writer,
     /// everything.
     Admin,
@@ -69,16 +104,21 @@ impl Role {
         }
     }
 
-    /// Whether this role holds `permission` (the Python server's table).
+    /// Whether this role holds `permission`: the Python server's table for its six groups;
+    /// risk acceptance and bulk triage go with finding triage (writer), and explore, which reads
+    /// anything the DefectDojo key can (users, settings), only with admin.
     pub fn allows(self, permission: Permission) -> bool {
         use Permission::*;
         match permission {
-            System | MetadataRead => true,
+            System | MetadataRead | Analytics => true,
             ScanMgmt => self >= Role::Scanner,
-            EngagementMgmt | FindingMgmt => self >= Role::Writer,
-            ProductMgmt => self == Role::Admin,
+            EngagementMgmt | FindingMgmt | RiskMgmt | BulkTriage => self >= Role::Writer,
+            ProductMgmt | Explore => self == Role::Admin,
         }
     }
+
+    /// Every role, least to most.
+    pub const ALL: [Role; 4] = [Role::Reader, Role::Scanner, Role::Writer, Role::Admin];
 }
 
 /// The identity a call runs as.
