@@ -7,6 +7,8 @@
 //! * `DOJO_OPENAPI_SPEC=path` selects another spec; otherwise the single `*.json` in `openapi/` is used.
 //! * `DOJO_SDK_BUILD_REPORT=1` prints each transformation and how much it touched as `cargo:warning`.
 
+#[path = "build/catalog.rs"]
+mod catalog;
 #[path = "build/transforms.rs"]
 mod transforms;
 
@@ -224,6 +226,7 @@ fn main() {
         .to_string();
     let pages = paginated_list_types(&spec);
     let get_dispatch = get_operation_dispatch(&spec);
+    let get_catalog = catalog::get_catalog(&spec);
     let parsed: openapiv3::OpenAPI = serde_json::from_value(spec).unwrap_or_else(|e| {
         fail(&format!(
             "the transformed spec is not OpenAPI 3.0 ({e}); add a transformation in build.rs for it"
@@ -269,6 +272,8 @@ fn main() {
         .unwrap_or_else(|e| fail(&format!("cannot write generated client: {e}")));
     std::fs::write(out.join("get_dispatch.rs"), get_dispatch)
         .unwrap_or_else(|e| fail(&format!("cannot write GET dispatch: {e}")));
+    std::fs::write(out.join("get_catalog.rs"), get_catalog)
+        .unwrap_or_else(|e| fail(&format!("cannot write GET catalog: {e}")));
 }
 
 /// The cargo feature variable for an area (`risk-acceptance` → `CARGO_FEATURE_RISK_ACCEPTANCE`).

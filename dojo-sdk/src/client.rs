@@ -109,6 +109,29 @@ impl DojoClient {
         }
     }
 
+    /// GETs `url` with the read token (retried like any GET) and returns its JSON as it is.
+    pub(crate) async fn get_json(&self, url: Url) -> Result<serde_json::Value, DojoError> {
+        let http = self.read.client();
+        let request = http
+            .get(url)
+            .build()
+            .map_err(|e| DojoError::transport(&e))?;
+        let response = crate::transport::send(http, request, self.read.inner())
+            .await
+            .map_err(|e| DojoError::transport(&e))?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| DojoError::transport(&e))?;
+        if (200..300).contains(&status) {
+            decode(&body)
+        } else {
+            Err(DojoError::from_response_parts(status, &headers, &body))
+        }
+    }
+
     /// The DefectDojo base URL (without `/api/v2`).
     pub fn base_url(&self) -> &str {
         self.read.baseurl()

@@ -11,6 +11,7 @@
 compile_error!("dojo-sdk needs a TLS crypto provider: enable the `rustls-aws-lc` (default) or `rustls-ring` feature");
 
 mod call;
+pub mod catalog;
 pub mod client;
 pub mod error;
 #[cfg(feature = "findings")]

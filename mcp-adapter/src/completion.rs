@@ -9,7 +9,10 @@ const MAX_VALUES: usize = 100;
 
 /// The `name` of each result of a (wrapped or plain) list-tool result.
 pub fn names_in(result: Option<&Value>) -> Vec<String> {
-    let Some(results) = result.and_then(|r| r.get("results")).and_then(Value::as_array) else {
+    let Some(results) = result
+        .and_then(|r| r.get("results"))
+        .and_then(Value::as_array)
+    else {
         return Vec::new();
     };
     results.iter().filter_map(|r| text(r.get("name"))).collect()
@@ -59,7 +62,12 @@ mod tests {
     #[test]
     fn ranks_prefix_then_substring() {
         let info = ranked(
-            vec!["ZAP Scan".into(), "Trivy Scan".into(), "Zed".into(), "zap".into()],
+            vec![
+                "ZAP Scan".into(),
+                "Trivy Scan".into(),
+                "Zed".into(),
+                "zap".into(),
+            ],
             "za",
         );
         assert_eq!(info.values, vec!["ZAP Scan", "zap"]);

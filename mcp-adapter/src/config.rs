@@ -175,8 +175,8 @@ pub struct Config {
     #[arg(long, env = "MCP_SCAN_DIR")]
     pub scan_dir: Option<PathBuf>,
     /// Toolsets offered, comma-separated: `default` (the Python server's 24 tools), `all`, or
-    /// names (system, products, engagements, findings, imports, ...). Over HTTP a request may
-    /// narrow it with `/mcp?toolsets=`.
+    /// names (system, products, engagements, findings, imports; analytics, risk_acceptance,
+    /// bulk_triage, endpoints, explore). Over HTTP a request may narrow it with `/mcp?toolsets=`.
     #[arg(long, env = "MCP_TOOLSETS", default_value = "default", value_parser = parse_toolsets)]
     pub toolsets: crate::tools::ToolSelection,
     /// Offer no tool that changes DefectDojo.

@@ -145,6 +145,26 @@ pub async fn run(
         },
     };
     security.reads.record(caller.id(), ctx.take_findings_read());
+    // Each item of a bulk change has its own record, beside the call's.
+    for item in ctx.take_items() {
+        security.audit.record(&AuditRecord {
+            timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            event_type: "bulk_item",
+            outcome: if item.outcome.is_ok() {
+                "success"
+            } else {
+                "error"
+            },
+            tool: cut_name(&call.name),
+            authenticated_caller_id: caller.id().to_string(),
+            caller_id: Some(call.client_id.clone().unwrap_or_else(|| "anonymous".into())),
+            request_id: call.request_id.clone(),
+            duration_ms: 0.0,
+            arguments: serde_json::json!({"finding_id": item.finding_id}),
+            findings_read_before_mutation: None,
+            reason: item.outcome.err(),
+        });
+    }
     security.audit.record(&AuditRecord {
         timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         event_type,
@@ -185,7 +205,7 @@ async fn admit(
     }
     validate_schema(security, tool, arguments)?;
     check_text_arguments(arguments)?;
-    if tool.effect.is_mutation() {
+    if tool.changes_asked(arguments) > 0 {
         if !security.audit.admits_mutations() {
             return Err(Denial {
                 event_type: "audit_unavailable",
@@ -197,7 +217,11 @@ async fn admit(
             Caller::Authenticated { id, .. } => id.as_str(),
             Caller::Open => OPEN_ACCESS_KEY,
         };
-        match security.limiter.check(key).await {
+        match security
+            .limiter
+            .check_n(key, tool.changes_asked(arguments).max(1))
+            .await
+        {
             Ok(()) => {}
             Err(LimitRefusal::Limited(limited)) => {
                 return Err(Denial {

@@ -57,9 +57,9 @@ pub const RESOURCE_KINDS: &[ResourceKind] = &[
 
 /// The tool call a resource URI stands for, or why the URI names nothing.
 pub fn tool_call_for(uri: &str) -> Result<(&'static str, Map<String, Value>), String> {
-    let rest = uri
-        .strip_prefix("defectdojo://")
-        .ok_or_else(|| "resource URIs start with defectdojo:// (see resources/templates/list)".to_string())?;
+    let rest = uri.strip_prefix("defectdojo://").ok_or_else(|| {
+        "resource URIs start with defectdojo:// (see resources/templates/list)".to_string()
+    })?;
     let (segment, id) = rest.split_once('/').unwrap_or((rest, ""));
     let kind = RESOURCE_KINDS
         .iter()

@@ -7,14 +7,14 @@ use crate::pipeline::{self, Security, ToolCall};
 use crate::security::roles::Caller;
 use crate::tools::{self, Effect, ToolContext, ToolDef, ToolEnv, ToolSelection};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams,
-    CompleteResult, CustomRequest, CustomResult, ErrorCode,
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation,
-    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, NumberOrString, PaginatedRequestParams,
-    ProgressNotificationParam, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, ResourceContents, ResourceTemplate, Role,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool, ToolAnnotations,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestParams, CompleteResult,
+    CustomRequest, CustomResult, ErrorCode, GetPromptRequestParams, GetPromptResponse,
+    GetPromptResult, Implementation, ListPromptsResult, ListResourceTemplatesResult,
+    ListResourcesResult, ListToolsResult, LoggingLevel, LoggingMessageNotificationParam,
+    NumberOrString, PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument,
+    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+    SetLevelRequestParams, Tool, ToolAnnotations,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -64,7 +64,10 @@ impl DojoServer {
 
     /// The tools this request may see and call: the server's selection, narrowed by the
     /// request's `?toolsets=` and `?read_only=` when it came over HTTP.
-    fn selection_of(&self, context: &RequestContext<RoleServer>) -> Result<ToolSelection, ErrorData> {
+    fn selection_of(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ToolSelection, ErrorData> {
         let query = context
             .extensions
             .get::<http::request::Parts>()
@@ -199,10 +202,13 @@ impl DojoServer {
         let caller = self.caller_of(context);
         let selection = self.selection_of(context)?;
         let mut ctx = ToolContext::new(self.env.clone());
-        let token = progress.then(|| context.meta.get_progress_token()).flatten();
+        let token = progress
+            .then(|| context.meta.get_progress_token())
+            .flatten();
         if let Some(token) = token {
             // One task sends the notifications in order; it ends when the call drops its sender.
-            let (send, mut receive) = tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
+            let (send, mut receive) =
+                tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
             let peer = context.peer.clone();
             tokio::spawn(async move {
                 while let Some(note) = receive.recv().await {
@@ -210,7 +216,8 @@ impl DojoServer {
                 }
             });
             ctx = ctx.with_progress(move |done, total, message| {
-                let mut note = ProgressNotificationParam::new(token.clone(), done).with_message(message);
+                let mut note =
+                    ProgressNotificationParam::new(token.clone(), done).with_message(message);
                 if let Some(total) = total {
                     note = note.with_total(total);
                 }
@@ -230,7 +237,12 @@ impl DojoServer {
     }
 
     /// Sends a log message when the client asked for this level or a less severe one.
-    async fn log(&self, context: &RequestContext<RoleServer>, level: LoggingLevel, message: String) {
+    async fn log(
+        &self,
+        context: &RequestContext<RoleServer>,
+        level: LoggingLevel,
+        message: String,
+    ) {
         let wanted = *self.log_level.lock().unwrap_or_else(|p| p.into_inner());
         if wanted.is_some_and(|w| severity(level) >= severity(w)) {
             let note = LoggingMessageNotificationParam::new(level, json!(message))
@@ -258,21 +270,33 @@ impl DojoServer {
     }
 
     /// The engagement names of the product named `product`.
-    async fn engagement_names(&self, context: &RequestContext<RoleServer>, product: &str) -> Vec<String> {
+    async fn engagement_names(
+        &self,
+        context: &RequestContext<RoleServer>,
+        product: &str,
+    ) -> Vec<String> {
         let mut arguments = Map::new();
         arguments.insert("limit".into(), json!(crate::tools::args::MAX_LIMIT));
         let Ok(products) = self
-            .run_tool(context, "list_products".into(), Some(arguments), None, false)
+            .run_tool(
+                context,
+                "list_products".into(),
+                Some(arguments),
+                None,
+                false,
+            )
             .await
         else {
             return Vec::new();
         };
-        let Some(id) = crate::completion::id_named(products.structured_content.as_ref(), product) else {
+        let Some(id) = crate::completion::id_named(products.structured_content.as_ref(), product)
+        else {
             return Vec::new();
         };
         let mut arguments = Map::new();
         arguments.insert("product_id".into(), json!(id));
-        self.names_from(context, "list_engagements", arguments).await
+        self.names_from(context, "list_engagements", arguments)
+            .await
     }
 }
 
@@ -323,9 +347,17 @@ impl ServerHandler for DojoServer {
         } else {
             LoggingLevel::Info
         };
-        let outcome = if level == LoggingLevel::Info { "done" } else { "failed" };
-        self.log(&context, level, format!("{}: {outcome}", pipeline::cut_name(&name)))
-            .await;
+        let outcome = if level == LoggingLevel::Info {
+            "done"
+        } else {
+            "failed"
+        };
+        self.log(
+            &context,
+            level,
+            format!("{}: {outcome}", pipeline::cut_name(&name)),
+        )
+        .await;
         Ok(result.into())
     }
 
@@ -369,8 +401,9 @@ impl ServerHandler for DojoServer {
         if result.is_error == Some(true) {
             return Err(ErrorData::resource_not_found(text, None));
         }
-        Ok(ReadResourceResult::new(vec![ResourceContents::text(text, request.uri)
-            .with_mime_type("application/json")])
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, request.uri).with_mime_type("application/json")
+        ])
         .into())
     }
 
@@ -415,9 +448,11 @@ impl ServerHandler for DojoServer {
         let text = prompt
             .render(request.arguments.as_ref())
             .map_err(|m| ErrorData::invalid_params(m, None))?;
-        Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
-            .with_description(prompt.description)
-            .into())
+        Ok(
+            GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)])
+                .with_description(prompt.description)
+                .into(),
+        )
     }
 
     async fn complete(
@@ -433,7 +468,10 @@ impl ServerHandler for DojoServer {
                 .map(|s| s.to_string())
         };
         let values = match request.argument.name.as_str() {
-            "scan_type" => self.names_from(&context, "list_test_types", Map::new()).await,
+            "scan_type" => {
+                self.names_from(&context, "list_test_types", Map::new())
+                    .await
+            }
             "product_name" => self.names_from(&context, "list_products", Map::new()).await,
             "engagement_name" => match given("product_name") {
                 Some(product) => self.engagement_names(&context, &product).await,

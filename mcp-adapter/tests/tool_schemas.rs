@@ -26,8 +26,12 @@ fn list_bytes(selection: &ToolSelection) -> usize {
 
 /// The Python server's tools/list, recorded in `tests/e2e/seed-tools-list.json`.
 fn python_list_bytes() -> usize {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/e2e/seed-tools-list.json");
-    let seed: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/e2e/seed-tools-list.json"
+    );
+    let seed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     serde_json::to_string(&serde_json::json!({ "tools": seed["tools"] }))
         .unwrap()
         .len()
@@ -39,7 +43,10 @@ fn toolset_sizes() {
     let python = python_list_bytes();
     println!("| selection | tools | tools/list bytes |\n|---|---|---|");
     println!("| Python server 3.3.2 | 24 | {python} |");
-    println!("| default | {} | {default} |", ToolSelection::default().tools().count());
+    println!(
+        "| default | {} | {default} |",
+        ToolSelection::default().tools().count()
+    );
     let read_only = ToolSelection::default().made_read_only();
     println!(
         "| default, read-only | {} | {} |",
@@ -65,7 +72,8 @@ fn toolset_sizes() {
 
 #[test]
 fn the_readme_lists_every_tool_with_its_toolset_and_permission() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
     let table = readme
         .split("## Tools\n")
         .nth(1)
@@ -83,6 +91,11 @@ fn the_readme_lists_every_tool_with_its_toolset_and_permission() {
             .unwrap_or_else(|| panic!("{} has no row in the README's tool table", tool.name));
         let cells: Vec<&str> = row.split(" | ").collect();
         assert_eq!(cells.get(1), Some(&tool.toolset.name()), "{}", tool.name);
-        assert_eq!(cells.get(2), Some(&tool.permission.as_str()), "{}", tool.name);
+        assert_eq!(
+            cells.get(2),
+            Some(&tool.permission.as_str()),
+            "{}",
+            tool.name
+        );
     }
 }

@@ -45,6 +45,23 @@ impl MutationLimiter {
             MutationLimiter::Shared(limiter) => limiter.check(key).await,
         }
     }
+
+    /// Admits `n` mutations for `key` now, or none. Locally all-or-nothing; through Redis one at a
+    /// time, so a refusal part-way spends what was admitted before it (failing closed: the call
+    /// is refused whole and changes nothing).
+    pub async fn check_n(&self, key: &str, n: usize) -> Result<(), LimitRefusal> {
+        match self {
+            MutationLimiter::Local(limiter) => limiter
+                .check_n_at(key, n, Instant::now())
+                .map_err(LimitRefusal::Limited),
+            MutationLimiter::Shared(limiter) => {
+                for _ in 0..n {
+                    limiter.check(key).await?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Exact sliding-window limiter, keyed by caller.
@@ -75,6 +92,11 @@ impl SlidingWindowLimiter {
 
     /// [`check`](Self::check) at a given instant (for tests).
     pub fn check_at(&self, key: &str, now: Instant) -> Result<(), RateLimited> {
+        self.check_n_at(key, 1, now)
+    }
+
+    /// Admits `n` mutations at once at `now`, or none.
+    pub fn check_n_at(&self, key: &str, n: usize, now: Instant) -> Result<(), RateLimited> {
         let limit = if key == OPEN_ACCESS_KEY {
             self.open_access
         } else {
@@ -88,14 +110,17 @@ impl SlidingWindowLimiter {
         {
             queue.pop_front();
         }
-        if queue.len() < limit {
-            queue.push_back(now);
+        if queue.len() + n <= limit {
+            queue.extend(std::iter::repeat_n(now, n));
             return Ok(());
         }
-        let wait = queue
-            .front()
-            .map(|oldest| self.window.saturating_sub(now.duration_since(*oldest)))
-            .unwrap_or(self.window);
+        // Room comes when enough of the oldest admissions leave the window; more than the limit
+        // at once never fits, and is told to wait a whole window.
+        let must_leave = queue.len() + n - limit;
+        let wait = match queue.get(must_leave - 1) {
+            Some(t) if n <= limit => self.window.saturating_sub(now.duration_since(*t)),
+            _ => self.window,
+        };
         let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Err(RateLimited {
             retry_after_secs: secs.clamp(1, self.window.as_secs().max(1)),
@@ -107,6 +132,23 @@ impl SlidingWindowLimiter {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn admits_a_batch_whole_or_not_at_all() {
+        let limiter = SlidingWindowLimiter::new(5, 1, Duration::from_secs(60));
+        let t0 = Instant::now();
+        limiter.check_n_at("a", 3, t0).unwrap();
+        assert!(limiter.check_n_at("a", 3, t0).is_err(), "3 + 3 > 5");
+        limiter.check_n_at("a", 2, t0).unwrap();
+        assert!(limiter.check_at("a", t0).is_err());
+        assert!(
+            limiter.check_n_at("b", 6, t0).is_err(),
+            "more than the limit never fits"
+        );
+        limiter
+            .check_n_at("a", 5, t0 + Duration::from_secs(60))
+            .unwrap();
+    }
 
     #[test]
     fn admits_exactly_n_per_window_and_says_when_to_retry() {

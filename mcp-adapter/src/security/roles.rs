@@ -64,7 +64,10 @@ impl Permission {
     pub fn is_write(self) -> bool {
         !matches!(
             self,
-            Permission::System | Permission::MetadataRead | Permission::Analytics | Permission::Explore
+            Permission::System
+                | Permission::MetadataRead
+                | Permission::Analytics
+                | Permission::Explore
         )
     }
 }

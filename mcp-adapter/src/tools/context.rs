@@ -19,12 +19,16 @@ pub struct ToolEnv {
     pub scan_dir: Option<PathBuf>,
 }
 
+/// Where a call's progress goes: `(done, total, message)`.
+type ProgressSink = Box<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
+
 /// One tool call's context: the shared [`ToolEnv`], the finding ids this call read (which the
 /// pipeline adds to the caller's read history for the audit trail), and where progress goes.
 pub struct ToolContext {
     env: Arc<ToolEnv>,
     findings_read: Mutex<Vec<i64>>,
-    progress: Option<Box<dyn Fn(f64, Option<f64>, String) + Send + Sync>>,
+    items: Mutex<Vec<ItemOutcome>>,
+    progress: Option<ProgressSink>,
 }
 
 impl ToolContext {
@@ -33,6 +37,7 @@ impl ToolContext {
         ToolContext {
             env,
             findings_read: Mutex::new(Vec::new()),
+            items: Mutex::new(Vec::new()),
             progress: None,
         }
     }
@@ -58,6 +63,20 @@ impl ToolContext {
         std::mem::take(&mut *self.findings_read.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Notes the outcome of one item of a bulk change, for its own audit record.
+    pub(crate) fn record_item(&self, finding_id: i64, outcome: Result<(), String>) {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        items.push(ItemOutcome {
+            finding_id,
+            outcome,
+        });
+    }
+
+    /// The items a bulk call changed or failed to change, in order.
+    pub fn take_items(&self) -> Vec<ItemOutcome> {
+        std::mem::take(&mut *self.items.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
     /// Notes that this call read these findings.
     pub(crate) fn remember_findings(&self, ids: impl IntoIterator<Item = Option<i64>>) {
         let mut read = self.findings_read.lock().unwrap_or_else(|p| p.into_inner());
@@ -70,6 +89,15 @@ impl std::ops::Deref for ToolContext {
     fn deref(&self) -> &ToolEnv {
         &self.env
     }
+}
+
+/// One item of a bulk change: the finding, and whether its change went through.
+#[derive(Debug, Clone)]
+pub struct ItemOutcome {
+    /// The finding changed.
+    pub finding_id: i64,
+    /// Done, or why not.
+    pub outcome: Result<(), String>,
 }
 
 /// Why a tool call failed.
@@ -150,7 +178,9 @@ where
 /// Refuses an end date before a start date.
 pub fn check_dates(start: chrono::NaiveDate, end: chrono::NaiveDate) -> Result<(), ToolFailure> {
     if end < start {
-        return Err(ToolFailure::bad("target_end: must not be before target_start"));
+        return Err(ToolFailure::bad(
+            "target_end: must not be before target_start",
+        ));
     }
     Ok(())
 }

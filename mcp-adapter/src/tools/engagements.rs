@@ -131,7 +131,11 @@ async fn get_engagement(ctx: &ToolContext, a: EngagementId) -> Outcome {
 /// POST /engagements/.
 async fn create_engagement(ctx: &ToolContext, a: CreateEngagement) -> Outcome {
     check_dates(a.target_start, a.target_end)?;
-    let name = a.name.as_str().try_into().map_err(|_| ToolFailure::bad("name: too long"))?;
+    let name = a
+        .name
+        .as_str()
+        .try_into()
+        .map_err(|_| ToolFailure::bad("name: too long"))?;
     let body = types::builder::EngagementRequest::default()
         .product(a.product_id)
         .name(Some(name))
@@ -176,6 +180,11 @@ async fn create_test(ctx: &ToolContext, a: CreateTest) -> Outcome {
 
 /// GET /test_types/.
 async fn list_test_types(ctx: &ToolContext, a: PageArgs) -> Outcome {
-    let q = ctx.dojo.read().test_types_list().limit(a.limit).offset(a.offset);
+    let q = ctx
+        .dojo
+        .read()
+        .test_types_list()
+        .limit(a.limit)
+        .offset(a.offset);
     Ok(page(call(q.send()).await?, a.limit, a.offset))
 }

@@ -79,6 +79,16 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// The reason as the tools spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Mitigated => "mitigated",
+            CloseReason::FalsePositive => "false_positive",
+            CloseReason::OutOfScope => "out_of_scope",
+            CloseReason::Duplicate => "duplicate",
+        }
+    }
+
     /// The SDK's close reason.
     pub fn to_sdk(self) -> dojo_sdk::CloseReason {
         match self {
@@ -250,7 +260,12 @@ pub struct FindingTags {
 
 /// GET /findings/ with the filters given.
 async fn list_findings(ctx: &ToolContext, a: ListFindings) -> Outcome {
-    let mut q = ctx.dojo.read().findings_list().limit(a.limit).offset(a.offset);
+    let mut q = ctx
+        .dojo
+        .read()
+        .findings_list()
+        .limit(a.limit)
+        .offset(a.offset);
     if let Some(v) = a.test_id {
         q = q.test(v);
     }
@@ -266,7 +281,15 @@ async fn list_findings(ctx: &ToolContext, a: ListFindings) -> Outcome {
     macro_rules! flags {
         ($($f:ident),*) => {$( if let Some(v) = a.$f { q = q.$f(v); } )*};
     }
-    flags!(active, verified, duplicate, false_p, out_of_scope, is_mitigated, risk_accepted);
+    flags!(
+        active,
+        verified,
+        duplicate,
+        false_p,
+        out_of_scope,
+        is_mitigated,
+        risk_accepted
+    );
     if let Some(v) = a.outside_of_sla {
         q = q.outside_of_sla(if v { 1.0 } else { 0.0 });
     }
@@ -318,18 +341,31 @@ async fn update_finding(ctx: &ToolContext, a: UpdateFinding) -> Outcome {
     }
     if let Some(v) = a.severity {
         body = body
-            .severity(Some(v.as_str().try_into().map_err(|_| invalid("severity"))?))
-            .numerical_severity(Some(v.numerical().try_into().map_err(|_| invalid("severity"))?));
+            .severity(Some(
+                v.as_str().try_into().map_err(|_| invalid("severity"))?,
+            ))
+            .numerical_severity(Some(
+                v.numerical().try_into().map_err(|_| invalid("severity"))?,
+            ));
         changed = true;
     }
     if let Some(v) = a.description {
-        body = body.description(Some(v.as_str().try_into().map_err(|_| invalid("description"))?));
+        body = body.description(Some(
+            v.as_str().try_into().map_err(|_| invalid("description"))?,
+        ));
         changed = true;
     }
     macro_rules! flags {
         ($($f:ident),*) => {$( if let Some(v) = a.$f { body = body.$f(Some(v)); changed = true; } )*};
     }
-    flags!(active, verified, false_p, duplicate, out_of_scope, is_mitigated);
+    flags!(
+        active,
+        verified,
+        false_p,
+        duplicate,
+        out_of_scope,
+        is_mitigated
+    );
     if !changed {
         return Err(ToolFailure::bad(
             "give at least one field to change besides finding_id",
@@ -340,7 +376,12 @@ async fn update_finding(ctx: &ToolContext, a: UpdateFinding) -> Outcome {
 }
 
 /// Attaches a note after a status change; a failure becomes a warning, the change stands.
-pub(super) async fn attach_note(ctx: &ToolContext, id: i64, note: Option<String>, result: &mut Value) {
+pub(super) async fn attach_note(
+    ctx: &ToolContext,
+    id: i64,
+    note: Option<String>,
+    result: &mut Value,
+) {
     if let Some(note) = note {
         if let Err(e) = ctx.dojo.add_finding_note(id, &note, false).await {
             result["warning"] = json!(format!(
@@ -355,7 +396,10 @@ pub(super) async fn attach_note(ctx: &ToolContext, id: i64, note: Option<String>
 
 /// The SDK's close (PATCH with the reason's flags), then the note.
 async fn close_finding(ctx: &ToolContext, a: CloseFinding) -> Outcome {
-    let closed = ctx.dojo.close_finding(a.finding_id, a.reason.to_sdk()).await?;
+    let closed = ctx
+        .dojo
+        .close_finding(a.finding_id, a.reason.to_sdk())
+        .await?;
     let mut result =
         json!({"finding_id": a.finding_id, "closed": true, "finding": to_json(&closed)});
     attach_note(ctx, a.finding_id, a.note, &mut result).await;

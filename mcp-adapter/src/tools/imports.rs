@@ -252,12 +252,13 @@ async fn scan_file(ctx: &ToolContext, c: &ScanCommon<'_>) -> Result<ScanFile, To
             let Some(dir) = &ctx.scan_dir else {
                 return bad("file_path: disabled on this server (set MCP_SCAN_DIR to allow it); send file as base64".into());
             };
-            let dir = dir.canonicalize().map_err(|_| {
-                ToolFailure::bad("file_path: scan directory unavailable")
-            })?;
-            let full = dir.join(path).canonicalize().map_err(|_| {
-                ToolFailure::bad("file_path: no such file in the scan directory")
-            })?;
+            let dir = dir
+                .canonicalize()
+                .map_err(|_| ToolFailure::bad("file_path: scan directory unavailable"))?;
+            let full = dir
+                .join(path)
+                .canonicalize()
+                .map_err(|_| ToolFailure::bad("file_path: no such file in the scan directory"))?;
             if !full.starts_with(&dir) || !full.is_file() {
                 return bad("file_path: must name a file inside the scan directory".into());
             }

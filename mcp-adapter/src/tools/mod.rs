@@ -30,6 +30,7 @@ macro_rules! tool {
             effect: $crate::tools::Effect::$effect,
             paged: $paged,
             stored_text: &[$($stored),*],
+            per_item: None,
             input_schema: || schemars::schema_for!($args),
             run: |ctx, value| {
                 Box::pin(async move {
@@ -45,13 +46,20 @@ macro_rules! tool {
 pub mod args;
 mod context;
 
+mod analytics;
+mod bulk;
+mod endpoints;
 mod engagements;
+mod explore;
 mod findings;
 mod imports;
 mod products;
+mod risk;
 mod system;
 
-pub use context::{check_dates, page, to_json, Outcome, ToolContext, ToolEnv, ToolFailure};
+pub use context::{
+    check_dates, page, to_json, ItemOutcome, Outcome, ToolContext, ToolEnv, ToolFailure,
+};
 
 /// What a tool does to DefectDojo; drives annotations, read-only mode, rate limiting and audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,16 +94,31 @@ pub enum Toolset {
     Findings,
     /// Scan import and reimport.
     Imports,
+    /// Figures computed by the server from DefectDojo's findings.
+    Analytics,
+    /// Risk acceptances.
+    RiskAcceptance,
+    /// Closing and tagging many findings in one call.
+    BulkTriage,
+    /// Endpoints (2.x) and locations (3.x).
+    Endpoints,
+    /// Any GET operation of the API, by operationId.
+    Explore,
 }
 
 impl Toolset {
     /// Every toolset, in tools/list order.
-    pub const ALL: [Toolset; 5] = [
+    pub const ALL: [Toolset; 10] = [
         Toolset::System,
         Toolset::Products,
         Toolset::Engagements,
         Toolset::Findings,
         Toolset::Imports,
+        Toolset::Analytics,
+        Toolset::RiskAcceptance,
+        Toolset::BulkTriage,
+        Toolset::Endpoints,
+        Toolset::Explore,
     ];
 
     /// The name used in `MCP_TOOLSETS` and `?toolsets=`.
@@ -106,6 +129,11 @@ impl Toolset {
             Toolset::Engagements => "engagements",
             Toolset::Findings => "findings",
             Toolset::Imports => "imports",
+            Toolset::Analytics => "analytics",
+            Toolset::RiskAcceptance => "risk_acceptance",
+            Toolset::BulkTriage => "bulk_triage",
+            Toolset::Endpoints => "endpoints",
+            Toolset::Explore => "explore",
         }
     }
 
@@ -129,6 +157,11 @@ impl Toolset {
             Toolset::Engagements => engagements::tools(),
             Toolset::Findings => findings::tools(),
             Toolset::Imports => imports::tools(),
+            Toolset::Analytics => analytics::tools(),
+            Toolset::RiskAcceptance => risk::tools(),
+            Toolset::BulkTriage => bulk::tools(),
+            Toolset::Endpoints => endpoints::tools(),
+            Toolset::Explore => explore::tools(),
         }
     }
 
@@ -160,6 +193,9 @@ pub struct ToolDef {
     /// Arguments whose text DefectDojo stores and models read back later: checked for injection,
     /// tool-call syntax and secrets before a call runs, and never blank.
     pub stored_text: &'static [&'static str],
+    /// For bulk tools: the array argument each of whose items is one change, rate-limited and
+    /// audited on its own; with `dry_run` (the default) the call changes nothing.
+    pub per_item: Option<&'static str>,
     /// The input schema (schemars) of the tool's argument type.
     pub input_schema: fn() -> schemars::Schema,
     /// The tool's work.
@@ -167,6 +203,22 @@ pub struct ToolDef {
 }
 
 impl ToolDef {
+    /// How many changes a call with these (validated) arguments asks for: 0 for reads and bulk
+    /// previews, one per item for bulk changes, else 1.
+    pub fn changes_asked(&self, arguments: &Value) -> usize {
+        if !self.effect.is_mutation() {
+            return 0;
+        }
+        match self.per_item {
+            None => 1,
+            Some(_) if arguments.get("dry_run").and_then(Value::as_bool) != Some(false) => 0,
+            Some(items) => arguments
+                .get(items)
+                .and_then(Value::as_array)
+                .map_or(0, |a| a.len()),
+        }
+    }
+
     /// The input schema as published in tools/list and enforced before a call: schemars' output
     /// made short and portable (tools/list is paid for in every conversation, and some clients
     /// map schemas onto a single-`type`, `$ref`-less dialect): no Rust type name or doc, no
@@ -330,7 +382,10 @@ impl Default for ToolSelection {
     /// The Python server's 24 tools.
     fn default() -> Self {
         ToolSelection {
-            toolsets: Toolset::ALL.into_iter().filter(|t| t.in_default()).collect(),
+            toolsets: Toolset::ALL
+                .into_iter()
+                .filter(|t| t.in_default())
+                .collect(),
             read_only: false,
         }
     }
@@ -496,17 +551,30 @@ mod tests {
     #[test]
     fn mutations_need_a_write_group() {
         for t in TOOLS.iter() {
-            assert_eq!(t.effect.is_mutation(), t.permission.is_write(), "{}", t.name);
+            assert_eq!(
+                t.effect.is_mutation(),
+                t.permission.is_write(),
+                "{}",
+                t.name
+            );
         }
     }
 
     #[test]
     fn only_mutations_store_text() {
         for t in TOOLS.iter() {
-            assert!(t.effect.is_mutation() || t.stored_text.is_empty(), "{}", t.name);
+            assert!(
+                t.effect.is_mutation() || t.stored_text.is_empty(),
+                "{}",
+                t.name
+            );
             let schema = t.published_input_schema();
             for field in t.stored_text {
-                assert!(schema["properties"].get(*field).is_some(), "{}: {field}", t.name);
+                assert!(
+                    schema["properties"].get(*field).is_some(),
+                    "{}: {field}",
+                    t.name
+                );
             }
         }
     }
@@ -523,7 +591,10 @@ mod tests {
     fn selections_parse_and_narrow() {
         let all = ToolSelection::parse("all", false).unwrap();
         assert_eq!(all.tools().count(), TOOLS.len());
-        assert_eq!(ToolSelection::parse("", false).unwrap(), ToolSelection::default());
+        assert_eq!(
+            ToolSelection::parse("", false).unwrap(),
+            ToolSelection::default()
+        );
         assert_eq!(
             ToolSelection::parse(" default ,", false).unwrap(),
             ToolSelection::default()

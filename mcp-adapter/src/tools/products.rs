@@ -50,7 +50,12 @@ pub struct CreateProduct {
 
 /// GET /products/.
 async fn list_products(ctx: &ToolContext, a: PageArgs) -> Outcome {
-    let q = ctx.dojo.read().products_list().limit(a.limit).offset(a.offset);
+    let q = ctx
+        .dojo
+        .read()
+        .products_list()
+        .limit(a.limit)
+        .offset(a.offset);
     Ok(page(call(q.send()).await?, a.limit, a.offset))
 }
 
@@ -73,6 +78,11 @@ async fn create_product(ctx: &ToolContext, a: CreateProduct) -> Outcome {
 
 /// GET /product_types/.
 async fn list_product_types(ctx: &ToolContext, a: PageArgs) -> Outcome {
-    let q = ctx.dojo.read().product_types_list().limit(a.limit).offset(a.offset);
+    let q = ctx
+        .dojo
+        .read()
+        .product_types_list()
+        .limit(a.limit)
+        .offset(a.offset);
     Ok(page(call(q.send()).await?, a.limit, a.offset))
 }
