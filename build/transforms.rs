@@ -15,6 +15,12 @@ pub struct Transform {
 
 pub const TRANSFORMS: &[Transform] = &[
     Transform {
+        name: "sla_filter_is_a_whole_number",
+        reason: "`outside_of_sla` is documented as a number, but DefectDojo takes only 0 or 1 and \
+                 refuses `1.0`, which is how a number is sent (found live on 2.50.4 and 3.2.0)",
+        apply: sla_filter_is_a_whole_number,
+    },
+    Transform {
         name: "keep_only_json_request_bodies",
         reason: "progenitor panics on operations offering several media types; JSON is what we send",
         apply: keep_only_json_request_bodies,
@@ -531,6 +537,24 @@ fn created_also_accepts_ok(spec: &mut Value) -> usize {
             let created = responses["201"].clone();
             responses.insert("200".into(), created);
             touched += 1;
+        }
+    }
+    touched
+}
+
+fn sla_filter_is_a_whole_number(spec: &mut Value) -> usize {
+    let mut touched = 0;
+    for (_, _, op) in operations_mut(spec) {
+        let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for p in params {
+            let is_sla = p.get("name").and_then(Value::as_str) == Some("outside_of_sla");
+            let is_number = p.pointer("/schema/type").and_then(Value::as_str) == Some("number");
+            if is_sla && is_number {
+                p["schema"]["type"] = Value::from("integer");
+                touched += 1;
+            }
         }
     }
     touched

@@ -18,6 +18,7 @@ pub mod error;
 pub mod findings;
 pub mod limits;
 pub mod paging;
+pub mod risk;
 #[cfg(feature = "import")]
 pub mod scan;
 pub mod transport;

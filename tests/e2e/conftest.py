@@ -33,6 +33,8 @@ def base_env(dojo_url):
         "DEFECTDOJO_API_KEY": "dojo-test-key",
         "ALLOW_INSECURE_HTTP": "true",
         "LOG_LEVEL": "warn",
+        # Every toolset, so every tool's cases run; the seed comparison asks for the default.
+        "MCP_TOOLSETS": "all",
     })
     return env
 

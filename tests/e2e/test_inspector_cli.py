@@ -37,7 +37,7 @@ def inspector(target, *args, env=None):
 def stdio_env(dojo):
     return {"DEFECTDOJO_URL": dojo.url, "DEFECTDOJO_API_KEY": "dojo-test-key",
             "ALLOW_INSECURE_HTTP": "true", "LOG_LEVEL": "warn",
-            "AUDIT_HMAC_KEY": "inspector-audit-key-0123456789"}
+            "AUDIT_HMAC_KEY": "inspector-audit-key-0123456789", "MCP_TOOLSETS": "all"}
 
 
 def tool_args(arguments):
@@ -74,7 +74,7 @@ def test_every_tool_happy_path_over_stdio(dojo, tool):
     payload = json.loads(result.stdout)
     assert not payload.get("isError")
     assert payload["structuredContent"] == json.loads(payload["content"][0]["text"])
-    assert [(r["method"], r["path"]) for r in dojo.writes()] == ([write] if write else [])
+    assert [(r["method"], r["path"]) for r in dojo.writes()] == write
 
 
 @pytest.mark.parametrize("tool", sorted(FAILING))

@@ -23,8 +23,14 @@ ZAP = base64.b64encode((ROOT / "dojo-sdk/tests/fixtures/scans/zap-0_zap_sample.x
 # The cases are shared with the Rust end-to-end tests (tests/e2e_rmcp.rs).
 CASES = json.loads((ROOT / "tests" / "e2e" / "cases.json").read_text().replace("$ZAP_BASE64", ZAP))
 # One happy-path call per tool, and the write it must send to DefectDojo (method, path) if any.
-HAPPY = {t: (c["arguments"], c["write"] and (c["write"]["method"], c["write"]["path"]))
-         for t, c in CASES["happy"].items()}
+def expected_writes(write):
+    """A case's writes, in order: none, one (method, path), or a list of them."""
+    if not write:
+        return []
+    return [(w["method"], w["path"]) for w in (write if isinstance(write, list) else [write])]
+
+
+HAPPY = {t: (c["arguments"], expected_writes(c["write"])) for t, c in CASES["happy"].items()}
 # One failure per tool: bad arguments that must never reach DefectDojo, or a DefectDojo refusal.
 FAILING = {t: c["arguments"] for t, c in CASES["failing"].items()}
 PERMISSION = CASES["permissions"]
@@ -62,7 +68,16 @@ def test_tools_list_matches_the_seed_names_and_arguments(dojo):
     async def body(session):
         return (await session.list_tools()).tools
 
-    tools = anyio.run(with_stdio, dojo, body)
+    # The default toolsets: the Python server's 24 tools.
+    params = StdioServerParameters(command=str(BINARY), args=[], env={**base_env(dojo.url), "MCP_TOOLSETS": "default"})
+
+    async def default_server():
+        async with stdio_client(params) as (r, w):
+            async with ClientSession(r, w) as session:
+                await session.initialize()
+                return await body(session)
+
+    tools = anyio.run(default_server)
     ours = {t.name: t for t in tools}
     assert sorted(ours) == sorted(t["name"] for t in SEED_TOOLS)
     for seed in SEED_TOOLS:
@@ -90,10 +105,7 @@ def test_every_tool_happy_path_over_stdio(dojo, tool):
     payload = json.loads(text_of(result))
     if tool == "health_check":
         assert payload["status"] == "ok"
-    if write:
-        assert [(r["method"], r["path"]) for r in dojo.writes()] == [write]
-    else:
-        assert dojo.writes() == []
+    assert [(r["method"], r["path"]) for r in dojo.writes()] == write
     assert result.structuredContent == payload
 
 
@@ -146,7 +158,7 @@ def test_role_matrix_over_http(dojo, http_server, role):
             assert not result.isError, f"{role} {tool}: {text_of(result)}"
         else:
             assert result.isError and "permission denied" in text_of(result), f"{role} {tool}"
-    writes_expected = sum(1 for t, (_, w) in HAPPY.items() if w and permission(t) in ROLE_GROUPS[role])
+    writes_expected = sum(len(w) for t, (_, w) in HAPPY.items() if permission(t) in ROLE_GROUPS[role])
     assert len(dojo.writes()) == writes_expected
 
 

@@ -102,9 +102,10 @@ def server_env(api_key=TOKEN, **extra):
 
 
 @asynccontextmanager
-async def stdio_session(api_key=TOKEN):
-    """A session with the built server over stdio, talking to the live DefectDojo."""
-    params = StdioServerParameters(command=str(BINARY), args=[], env=server_env(api_key))
+async def stdio_session(api_key=TOKEN, **extra):
+    """A session with the built server over stdio, talking to the live DefectDojo; `extra` adds
+    server settings (MCP_TOOLSETS=all, ...)."""
+    params = StdioServerParameters(command=str(BINARY), args=[], env=server_env(api_key, **extra))
     async with stdio_client(params) as (r, w):
         async with ClientSession(r, w) as session:
             await session.initialize()
@@ -112,14 +113,15 @@ async def stdio_session(api_key=TOKEN):
 
 
 @asynccontextmanager
-async def http_session(tmp_path, role_token="live-admin-token-0123456789"):
-    """A session over streamable HTTP, the server started with one admin role token."""
+async def http_session(tmp_path, role_token="live-admin-token-0123456789", path="/mcp", **extra):
+    """A session over streamable HTTP, the server started with one admin role token; `path` may
+    carry a query (`/mcp?toolsets=findings`), `extra` adds server settings."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = server_env(FASTMCP_TRANSPORT="streamable-http", FASTMCP_HOST="127.0.0.1", FASTMCP_PORT=str(port),
                      MCP_ROLE_LIVE=f"{role_token}:admin", AUDIT_HMAC_KEY="live-audit-key-0123456789abcdef",
-                     AUDIT_LOG_FILE=str(tmp_path / "audit.jsonl"))
+                     AUDIT_LOG_FILE=str(tmp_path / "audit.jsonl"), **extra)
     proc = subprocess.Popen([str(BINARY)], env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.time() + 20
@@ -132,7 +134,7 @@ async def http_session(tmp_path, role_token="live-admin-token-0123456789"):
                     raise RuntimeError(proc.stderr.read().decode())
                 time.sleep(0.05)
         headers = {"Authorization": f"Bearer {role_token}"}
-        async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp", headers=headers) as (r, w, _):
+        async with streamablehttp_client(f"http://127.0.0.1:{port}{path}", headers=headers) as (r, w, _):
             async with ClientSession(r, w) as session:
                 await session.initialize()
                 yield session

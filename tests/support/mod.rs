@@ -129,6 +129,8 @@ pub fn server_command(dojo_url: &str, workdir: &Path) -> Command {
         .env("DEFECTDOJO_API_KEY", DOJO_KEY)
         .env("ALLOW_INSECURE_HTTP", "true")
         .env("LOG_LEVEL", "warn")
+        // Every toolset, so every tool's cases run.
+        .env("MCP_TOOLSETS", "all")
         .kill_on_drop(true);
     cmd
 }

@@ -240,7 +240,7 @@ async fn finding_counts(ctx: &ToolContext, a: Scope) -> Outcome {
 /// GET /findings/?active=true&outside_of_sla=1, sorted by days overdue.
 async fn sla_breaches(ctx: &ToolContext, a: SlaBreaches) -> Outcome {
     let read = collect(ctx, |q| {
-        let mut q = q.active(true).outside_of_sla(1.0).related_fields(true);
+        let mut q = q.active(true).outside_of_sla(1).related_fields(true);
         if let Some(p) = a.product_id {
             q = q.test_engagement_product(vec![p]);
         }

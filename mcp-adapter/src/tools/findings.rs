@@ -291,7 +291,7 @@ async fn list_findings(ctx: &ToolContext, a: ListFindings) -> Outcome {
         risk_accepted
     );
     if let Some(v) = a.outside_of_sla {
-        q = q.outside_of_sla(if v { 1.0 } else { 0.0 });
+        q = q.outside_of_sla(i64::from(v));
     }
     if let Some(v) = a.tags {
         q = q.tags(v);

@@ -9,8 +9,9 @@
 //!   `reactivate_expired`, unaccepts each finding (`risk_accepted: false`), which makes it active
 //!   again and takes it off the acceptance with a note on the finding, and last marks the expiry
 //!   handled;
-//! * reinstating puts the findings back (those still on it, or those given) and moves the expiry:
-//!   DefectDojo accepts the findings again and sets the date its settings say (or the one given).
+//! * reinstating puts the findings back (those still on it, or those given), sets the new expiry
+//!   and clears the expiry marks in one PATCH (the SDK's `reinstate_risk_acceptance`, as the
+//!   generated PATCH cannot send the nulls); DefectDojo accepts the findings again.
 
 use super::args::{default_limit, default_true};
 use super::{page, to_json, Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
@@ -140,6 +141,9 @@ fn accept() -> Decision {
     Decision::Accept
 }
 
+/// Days a reinstated acceptance holds when no date is given (DefectDojo's own default).
+const DEFAULT_DAYS: i64 = 90;
+
 /// Reinstating an expired risk acceptance.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,7 +154,7 @@ pub struct ReinstateRiskAcceptance {
     /// Findings to accept again; default those still on it.
     #[schemars(length(min = 1, max = 100), inner(range(min = 1)))]
     pub finding_ids: Option<Vec<i64>>,
-    /// New expiry date; default DefectDojo's (its risk acceptance setting, 90 days).
+    /// New expiry date; default in 90 days.
     pub expiration_date: Option<NaiveDate>,
 }
 
@@ -289,7 +293,8 @@ async fn expire_risk_acceptance(ctx: &ToolContext, a: RiskAcceptanceId) -> Outco
     Ok(result)
 }
 
-/// GET, then PATCH the findings and expiry (DefectDojo re-accepts them), then the given expiry.
+/// GET, then the SDK's reinstate: one PATCH with the findings, the new expiry and the expiry
+/// marks cleared.
 async fn reinstate_risk_acceptance(ctx: &ToolContext, a: ReinstateRiskAcceptance) -> Outcome {
     let id = a.risk_acceptance_id;
     let current = call(ctx.dojo.read().risk_acceptance_retrieve().id(id).send()).await?;
@@ -315,17 +320,13 @@ async fn reinstate_risk_acceptance(ctx: &ToolContext, a: ReinstateRiskAcceptance
             return Err(ToolFailure::bad("expiration_date: must not be in the past"));
         }
     }
-    // Any change of the expiry makes DefectDojo reinstate (when the expiry was handled), at the
-    // date its settings say; the date asked for is set after, as a plain change.
-    let moved = now + chrono::Duration::days(1);
-    let mut reinstated = patch_acceptance(ctx, id, findings.clone(), |b| {
-        b.expiration_date(Some(moved))
-    })
-    .await?;
-    if let Some(date) = a.expiration_date {
-        let date = end_of(date, "expiration_date")?;
-        reinstated =
-            patch_acceptance(ctx, id, findings.clone(), |b| b.expiration_date(Some(date))).await?;
-    }
+    let until = match a.expiration_date {
+        Some(date) => end_of(date, "expiration_date")?,
+        None => now + chrono::Duration::days(DEFAULT_DAYS),
+    };
+    let reinstated = ctx
+        .dojo
+        .reinstate_risk_acceptance(id, &findings, until)
+        .await?;
     Ok(json!({"risk_acceptance": to_json(&reinstated), "reinstated": true, "findings": findings}))
 }
