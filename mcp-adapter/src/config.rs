@@ -182,6 +182,9 @@ pub struct Config {
     /// Offer no tool that changes DefectDojo.
     #[arg(long, env = "MCP_READ_ONLY", default_value = "false", value_parser = parse_switch)]
     pub read_only: bool,
+    /// Ask clients that support elicitation to confirm destructive and bulk changes.
+    #[arg(long, env = "MCP_CONFIRM_DESTRUCTIVE", default_value = "true", value_parser = parse_switch)]
+    pub confirm_destructive: bool,
 
     /// Audit chain key (hex or text). Unset: an ephemeral random key.
     #[arg(long, env = "AUDIT_HMAC_KEY", hide_env_values = true)]

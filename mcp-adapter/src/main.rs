@@ -171,7 +171,8 @@ async fn run(config: Config) -> Result<(), StartupError> {
 
     let served = match config.transport {
         Transport::Stdio => {
-            let server = DojoServer::new(security, tool_env, selection(&config));
+            let server = DojoServer::new(security, tool_env, selection(&config))
+                .confirming(config.confirm_destructive);
             mcp_adapter::stdio::serve(server, config.max_body_bytes, shutdown_signal())
                 .await
                 .map_err(StartupError)
@@ -227,6 +228,7 @@ async fn serve_http(
 
     let idle = Duration::from_secs_f64(config.session_idle_secs);
     let selection = selection(&config);
+    let confirm = config.confirm_destructive;
     let mcp = match config.transport {
         Transport::Sse => {
             let sessions = SseSessions::new(
@@ -237,6 +239,7 @@ async fn serve_http(
                         selection.clone(),
                         caller,
                     )
+                    .confirming(confirm)
                 }),
                 config.max_sessions,
                 config.max_sessions_per_caller,
@@ -268,11 +271,10 @@ async fn serve_http(
             let service: StreamableHttpService<DojoServer, LocalSessionManager> =
                 StreamableHttpService::new(
                     move || {
-                        Ok(DojoServer::new(
-                            security.clone(),
-                            tool_env.clone(),
-                            selection.clone(),
-                        ))
+                        Ok(
+                            DojoServer::new(security.clone(), tool_env.clone(), selection.clone())
+                                .confirming(confirm),
+                        )
                     },
                     manager.clone(),
                     mcp_config,

@@ -113,9 +113,10 @@ pub async fn run(
             event_type: "tool_denied",
             message: selection.why_not(tool),
         }),
-        Some(tool) => admit(security, tool, caller, &arguments)
-            .await
-            .map(|()| tool),
+        Some(tool) => match admit(security, tool, caller, &arguments).await {
+            Err(denial) => Err(denial),
+            Ok(()) => confirm(&ctx, tool, &arguments).await.map(|()| tool),
+        },
     };
     let (result, event_type, outcome_name, reason) = match outcome {
         Err(denial) => (
@@ -241,6 +242,21 @@ async fn admit(
         }
     }
     Ok(())
+}
+
+/// Asks the person to confirm a destructive or bulk change when the client supports elicitation;
+/// a refusal (or no answer) changes nothing.
+async fn confirm(ctx: &ToolContext, tool: &ToolDef, arguments: &Value) -> Result<(), Denial> {
+    let Some(question) = tool.confirmation_question(arguments) else {
+        return Ok(());
+    };
+    match ctx.confirm(question).await {
+        None | Some(true) => Ok(()),
+        Some(false) => Err(Denial {
+            event_type: "not_confirmed",
+            message: format!("{} was not confirmed; nothing changed", tool.name),
+        }),
+    }
 }
 
 /// Compiles a tool's published input schema. The schemas are ours and fixed: a unit test

@@ -32,6 +32,8 @@ pub struct DojoServer {
     session_caller: Option<Caller>,
     /// The least severe log message the client wants (`logging/setLevel`); none until it asks.
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// Ask clients that support elicitation to confirm destructive and bulk changes.
+    confirm_destructive: bool,
 }
 
 impl DojoServer {
@@ -43,6 +45,7 @@ impl DojoServer {
             selection,
             session_caller: None,
             log_level: Arc::default(),
+            confirm_destructive: true,
         }
     }
 
@@ -59,7 +62,15 @@ impl DojoServer {
             selection,
             session_caller: Some(caller),
             log_level: Arc::default(),
+            confirm_destructive: true,
         }
+    }
+
+    /// The same server, with or without elicitation before destructive and bulk changes
+    /// (MCP_CONFIRM_DESTRUCTIVE).
+    pub fn confirming(mut self, confirm: bool) -> Self {
+        self.confirm_destructive = confirm;
+        self
     }
 
     /// The tools this request may see and call: the server's selection, narrowed by the
@@ -174,6 +185,46 @@ fn text_of(result: &CallToolResult) -> String {
         .collect()
 }
 
+/// Asks through MCP elicitation: a form with one required boolean, `confirm`. Anything but an
+/// accepted form with `confirm: true` (a decline, a cancel, an error) is a no.
+fn elicit_confirmation(peer: rmcp::Peer<RoleServer>) -> crate::tools::Confirmer {
+    use rmcp::model::{
+        ClientResult, ElicitRequest, ElicitRequestParams, ElicitationAction, ElicitationSchema,
+        ServerRequest,
+    };
+    Box::new(move |question: String| {
+        let peer = peer.clone();
+        Box::pin(async move {
+            let Ok(schema) = ElicitationSchema::builder()
+                .required_bool("confirm")
+                .description("Confirm the change")
+                .build()
+            else {
+                return false;
+            };
+            let params = ElicitRequestParams::FormElicitationParams {
+                meta: None,
+                message: question,
+                requested_schema: schema,
+            };
+            let answer = peer
+                .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
+                .await;
+            match answer {
+                Ok(ClientResult::ElicitResult(r)) => {
+                    matches!(r.action, ElicitationAction::Accept)
+                        && r.content
+                            .as_ref()
+                            .and_then(|c| c.get("confirm"))
+                            .and_then(Value::as_bool)
+                            == Some(true)
+                }
+                _ => false,
+            }
+        })
+    })
+}
+
 /// Rank of a log level, least severe first.
 fn severity(level: LoggingLevel) -> u8 {
     match level {
@@ -189,32 +240,45 @@ fn severity(level: LoggingLevel) -> u8 {
 }
 
 impl DojoServer {
-    /// Runs one tool through the pipeline for this request's caller and selection. With
-    /// `progress`, a client that sent a progress token gets `notifications/progress`.
+    /// Runs one tool through the pipeline for this request's caller and selection. A
+    /// `client_call` (the client's own tools/call, not a resource read or a completion) reports
+    /// progress when the client sent a progress token, and asks for confirmation before
+    /// destructive and bulk changes when the client supports elicitation.
     async fn run_tool(
         &self,
         context: &RequestContext<RoleServer>,
         name: String,
         arguments: Option<Map<String, Value>>,
         client_id: Option<String>,
-        progress: bool,
+        client_call: bool,
     ) -> Result<CallToolResult, ErrorData> {
         let caller = self.caller_of(context);
         let selection = self.selection_of(context)?;
         let mut ctx = ToolContext::new(self.env.clone());
-        let token = progress
+        if client_call && self.confirm_destructive {
+            let can_elicit = context
+                .peer
+                .peer_info()
+                .is_some_and(|info| info.capabilities.elicitation.is_some());
+            if can_elicit {
+                ctx = ctx.with_confirmation(elicit_confirmation(context.peer.clone()));
+            }
+        }
+        let mut forwarder = None;
+        let token = client_call
             .then(|| context.meta.get_progress_token())
             .flatten();
         if let Some(token) = token {
-            // One task sends the notifications in order; it ends when the call drops its sender.
+            // One task sends the notifications in order; it ends when the call drops its sender,
+            // and the answer waits for it, so no notification comes after the result.
             let (send, mut receive) =
                 tokio::sync::mpsc::unbounded_channel::<ProgressNotificationParam>();
             let peer = context.peer.clone();
-            tokio::spawn(async move {
+            forwarder = Some(tokio::spawn(async move {
                 while let Some(note) = receive.recv().await {
                     let _ = peer.notify_progress(note).await;
                 }
-            });
+            }));
             ctx = ctx.with_progress(move |done, total, message| {
                 let mut note =
                     ProgressNotificationParam::new(token.clone(), done).with_message(message);
@@ -233,7 +297,11 @@ impl DojoServer {
                 NumberOrString::String(s) => pipeline::cut_name(s),
             },
         };
-        Ok(pipeline::run(&self.security, ctx, &caller, &selection, call).await)
+        let result = pipeline::run(&self.security, ctx, &caller, &selection, call).await;
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
+        Ok(result)
     }
 
     /// Sends a log message when the client asked for this level or a less severe one.

@@ -22,6 +22,9 @@ pub struct ToolEnv {
 /// Where a call's progress goes: `(done, total, message)`.
 type ProgressSink = Box<dyn Fn(f64, Option<f64>, String) + Send + Sync>;
 
+/// Asks the person behind the client to confirm a change (MCP elicitation): true when they did.
+pub type Confirmer = Box<dyn Fn(String) -> futures::future::BoxFuture<'static, bool> + Send + Sync>;
+
 /// One tool call's context: the shared [`ToolEnv`], the finding ids this call read (which the
 /// pipeline adds to the caller's read history for the audit trail), and where progress goes.
 pub struct ToolContext {
@@ -29,6 +32,7 @@ pub struct ToolContext {
     findings_read: Mutex<Vec<i64>>,
     items: Mutex<Vec<ItemOutcome>>,
     progress: Option<ProgressSink>,
+    confirmer: Option<Confirmer>,
 }
 
 impl ToolContext {
@@ -39,6 +43,7 @@ impl ToolContext {
             findings_read: Mutex::new(Vec::new()),
             items: Mutex::new(Vec::new()),
             progress: None,
+            confirmer: None,
         }
     }
 
@@ -49,6 +54,22 @@ impl ToolContext {
     ) -> Self {
         self.progress = Some(Box::new(report));
         self
+    }
+
+    /// The same context, asking `confirm` before destructive and bulk changes (a client that
+    /// supports elicitation).
+    pub fn with_confirmation(mut self, confirm: Confirmer) -> Self {
+        self.confirmer = Some(confirm);
+        self
+    }
+
+    /// Asks for confirmation when the client can be asked: `None` when it cannot, else whether
+    /// the person confirmed.
+    pub async fn confirm(&self, question: String) -> Option<bool> {
+        match &self.confirmer {
+            Some(ask) => Some(ask(question).await),
+            None => None,
+        }
     }
 
     /// Reports how far a long call has come, when the client asked for progress.

@@ -58,7 +58,7 @@ mod risk;
 mod system;
 
 pub use context::{
-    check_dates, page, to_json, ItemOutcome, Outcome, ToolContext, ToolEnv, ToolFailure,
+    check_dates, page, to_json, Confirmer, ItemOutcome, Outcome, ToolContext, ToolEnv, ToolFailure,
 };
 
 /// What a tool does to DefectDojo; drives annotations, read-only mode, rate limiting and audit.
@@ -203,6 +203,36 @@ pub struct ToolDef {
 }
 
 impl ToolDef {
+    /// The question put to the person before this call runs, when it is destructive or changes
+    /// many findings; `None` when it needs no confirmation.
+    pub fn confirmation_question(&self, arguments: &Value) -> Option<String> {
+        let many = self.changes_asked(arguments) > 1;
+        if self.effect != Effect::Destructive && !many {
+            return None;
+        }
+        if self.per_item.is_some() && self.changes_asked(arguments) == 0 {
+            return None; // a preview
+        }
+        let ids = ["finding_id", "risk_acceptance_id", "test_id"]
+            .iter()
+            .filter_map(|k| arguments.get(*k).map(|v| format!("{k} {v}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match (many, ids.is_empty()) {
+            (true, _) => format!(
+                "{} on {} findings",
+                self.name,
+                self.changes_asked(arguments)
+            ),
+            (false, false) => format!("{} on {ids}", self.name),
+            (false, true) => self.name.to_string(),
+        };
+        Some(format!(
+            "Allow {what}? It changes DefectDojo ({}).",
+            self.title
+        ))
+    }
+
     /// How many changes a call with these (validated) arguments asks for: 0 for reads and bulk
     /// previews, one per item for bulk changes, else 1.
     pub fn changes_asked(&self, arguments: &Value) -> usize {
@@ -577,6 +607,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn destructive_and_bulk_changes_need_confirmation_and_nothing_else() {
+        use serde_json::json;
+        let ask = |name: &str, args: Value| find(name).unwrap().confirmation_question(&args);
+        let close = ask(
+            "close_finding",
+            json!({"finding_id": 5, "reason": "mitigated"}),
+        )
+        .unwrap();
+        assert!(close.contains("close_finding on finding_id 5"), "{close}");
+        assert!(ask("import_scan", json!({})).is_some());
+        assert!(ask("update_finding", json!({"finding_id": 5})).is_none());
+        assert!(ask("get_finding", json!({"finding_id": 5})).is_none());
+        let bulk = json!({"finding_ids": [1, 2, 3], "tags": ["a"], "dry_run": false});
+        assert!(ask("bulk_tag_findings", bulk)
+            .unwrap()
+            .contains("3 findings"));
+        let preview = json!({"finding_ids": [1, 2, 3], "tags": ["a"]});
+        assert!(ask("bulk_tag_findings", preview).is_none());
+        let one = json!({"finding_ids": [1], "tags": ["a"], "dry_run": false});
+        assert!(
+            ask("bulk_tag_findings", one).is_none(),
+            "one tag change is an update"
+        );
     }
 
     #[test]
