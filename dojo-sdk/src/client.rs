@@ -96,17 +96,7 @@ impl DojoClient {
         let response = crate::transport::send(&self.write_http, request, self.write.inner())
             .await
             .map_err(|e| DojoError::transport(&e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| DojoError::transport(&e))?;
-        if (200..300).contains(&status) {
-            decode(&body)
-        } else {
-            Err(DojoError::from_response_parts(status, &headers, &body))
-        }
+        answer(response).await
     }
 
     /// GETs `url` with the read token (retried like any GET) and returns its JSON as it is.
@@ -119,22 +109,29 @@ impl DojoClient {
         let response = crate::transport::send(http, request, self.read.inner())
             .await
             .map_err(|e| DojoError::transport(&e))?;
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| DojoError::transport(&e))?;
-        if (200..300).contains(&status) {
-            decode(&body)
-        } else {
-            Err(DojoError::from_response_parts(status, &headers, &body))
-        }
+        answer(response).await
     }
 
     /// The DefectDojo base URL (without `/api/v2`).
     pub fn base_url(&self) -> &str {
         self.read.baseurl()
+    }
+}
+
+/// A hand-sent request's answer: a 2xx body decoded into `T`, or DefectDojo's error.
+async fn answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, DojoError> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| DojoError::transport(&e))?;
+    if (200..300).contains(&status) {
+        decode(&body)
+    } else {
+        Err(DojoError::from_response_parts(status, &headers, &body))
     }
 }
 

@@ -101,3 +101,25 @@ id_args!(ProductId, product_id, "product");
 id_args!(EngagementId, engagement_id, "engagement");
 id_args!(TestId, test_id, "test");
 id_args!(FindingId, finding_id, "finding");
+
+/// Declares an argument type for a list tool: the given fields, then `limit` (1-1000, default
+/// 20) and `offset`, with `deny_unknown_fields`.
+macro_rules! paged_args {
+    ($(#[$doc:meta])* $name:ident { $($fields:tt)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($fields)*
+            /// Page size.
+            #[serde(default = "crate::tools::args::default_limit")]
+            #[schemars(range(min = 1, max = 1000))]
+            pub limit: i64,
+            /// First result.
+            #[serde(default)]
+            #[schemars(range(min = 0))]
+            pub offset: i64,
+        }
+    };
+}
+pub(crate) use paged_args;

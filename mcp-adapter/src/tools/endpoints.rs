@@ -2,7 +2,7 @@
 //! endpoints; 3.x keeps `/endpoints/` as a compatibility view and adds locations. Each tool says
 //! plainly when the server it talks to does not offer what it asks for.
 
-use super::args::default_limit;
+use super::args::paged_args;
 use super::{page, to_json, Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
 use dojo_sdk::{call, ErrorKind};
 use schemars::JsonSchema;
@@ -30,25 +30,17 @@ pub(super) fn tools() -> Vec<ToolDef> {
     ]
 }
 
-/// Endpoints wanted.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListEndpoints {
-    /// Only this product's.
-    #[schemars(range(min = 1))]
-    pub product_id: Option<i64>,
-    /// Only this host.
-    #[schemars(length(min = 1, max = 500))]
-    pub host: Option<String>,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Endpoints wanted.
+    ListEndpoints {
+        /// Only this product's.
+        #[schemars(range(min = 1))]
+        pub product_id: Option<i64>,
+        /// Only this host.
+        #[schemars(length(min = 1, max = 500))]
+        pub host: Option<String>,
+    }
+);
 
 /// One endpoint.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -59,28 +51,20 @@ pub struct EndpointId {
     pub endpoint_id: i64,
 }
 
-/// Locations wanted.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListLocations {
-    /// Only this product's.
-    #[schemars(range(min = 1))]
-    pub product_id: Option<i64>,
-    /// Only this finding's.
-    #[schemars(range(min = 1))]
-    pub finding_id: Option<i64>,
-    /// Value contains (host, URL).
-    #[schemars(length(min = 1, max = 500))]
-    pub value: Option<String>,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Locations wanted.
+    ListLocations {
+        /// Only this product's.
+        #[schemars(range(min = 1))]
+        pub product_id: Option<i64>,
+        /// Only this finding's.
+        #[schemars(range(min = 1))]
+        pub finding_id: Option<i64>,
+        /// Value contains (host, URL).
+        #[schemars(length(min = 1, max = 500))]
+        pub value: Option<String>,
+    }
+);
 
 /// GET /endpoints/.
 async fn list_endpoints(ctx: &ToolContext, a: ListEndpoints) -> Outcome {

@@ -1,6 +1,6 @@
 //! The `engagements` toolset: engagements, their tests, and test types.
 
-use super::args::{default_limit, EngagementId, PageArgs, TestId};
+use super::args::{paged_args, EngagementId, PageArgs, TestId};
 use super::{check_dates, page, to_json, Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
 use chrono::NaiveDate;
 use dojo_sdk::{call, types};
@@ -49,39 +49,23 @@ pub(super) fn tools() -> Vec<ToolDef> {
     ]
 }
 
-/// Engagements of a product.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListEngagements {
-    /// ID of the product.
-    #[schemars(range(min = 1))]
-    pub product_id: i64,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Engagements of a product.
+    ListEngagements {
+        /// ID of the product.
+        #[schemars(range(min = 1))]
+        pub product_id: i64,
+    }
+);
 
-/// Tests of an engagement.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListTests {
-    /// ID of the engagement.
-    #[schemars(range(min = 1))]
-    pub engagement_id: i64,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Tests of an engagement.
+    ListTests {
+        /// ID of the engagement.
+        #[schemars(range(min = 1))]
+        pub engagement_id: i64,
+    }
+);
 
 /// A new engagement.
 #[derive(Debug, Deserialize, JsonSchema)]

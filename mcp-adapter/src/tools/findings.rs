@@ -1,6 +1,6 @@
 //! The `findings` toolset: findings, their notes and their tags.
 
-use super::args::{default_limit, default_true, FindingId, Severity};
+use super::args::{default_true, paged_args, FindingId, Severity};
 use super::{page, to_json, Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
 use dojo_sdk::{call, types};
 use schemars::JsonSchema;
@@ -100,55 +100,47 @@ impl CloseReason {
     }
 }
 
-/// Finding filters (all optional) and paging.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListFindings {
-    /// Test ID.
-    #[schemars(range(min = 1))]
-    pub test_id: Option<i64>,
-    /// Product ID.
-    #[schemars(range(min = 1))]
-    pub product_id: Option<i64>,
-    /// Engagement ID.
-    #[schemars(range(min = 1))]
-    pub engagement_id: Option<i64>,
-    /// Severity.
-    pub severity: Option<Severity>,
-    /// Active.
-    pub active: Option<bool>,
-    /// Verified.
-    pub verified: Option<bool>,
-    /// Duplicate.
-    pub duplicate: Option<bool>,
-    /// False positive.
-    pub false_p: Option<bool>,
-    /// Out of scope.
-    pub out_of_scope: Option<bool>,
-    /// Mitigated.
-    pub is_mitigated: Option<bool>,
-    /// Risk accepted.
-    pub risk_accepted: Option<bool>,
-    /// Any of these tags.
-    #[schemars(length(max = 50), inner(length(min = 1, max = 100)))]
-    pub tags: Option<Vec<String>>,
-    /// Past its SLA.
-    pub outside_of_sla: Option<bool>,
-    /// Component name contains.
-    #[schemars(length(min = 1, max = 200))]
-    pub component_name: Option<String>,
-    /// Title contains.
-    #[schemars(length(min = 1, max = 200))]
-    pub title: Option<String>,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Finding filters (all optional) and paging.
+    ListFindings {
+        /// Test ID.
+        #[schemars(range(min = 1))]
+        pub test_id: Option<i64>,
+        /// Product ID.
+        #[schemars(range(min = 1))]
+        pub product_id: Option<i64>,
+        /// Engagement ID.
+        #[schemars(range(min = 1))]
+        pub engagement_id: Option<i64>,
+        /// Severity.
+        pub severity: Option<Severity>,
+        /// Active.
+        pub active: Option<bool>,
+        /// Verified.
+        pub verified: Option<bool>,
+        /// Duplicate.
+        pub duplicate: Option<bool>,
+        /// False positive.
+        pub false_p: Option<bool>,
+        /// Out of scope.
+        pub out_of_scope: Option<bool>,
+        /// Mitigated.
+        pub is_mitigated: Option<bool>,
+        /// Risk accepted.
+        pub risk_accepted: Option<bool>,
+        /// Any of these tags.
+        #[schemars(length(max = 50), inner(length(min = 1, max = 100)))]
+        pub tags: Option<Vec<String>>,
+        /// Past its SLA.
+        pub outside_of_sla: Option<bool>,
+        /// Component name contains.
+        #[schemars(length(min = 1, max = 200))]
+        pub component_name: Option<String>,
+        /// Title contains.
+        #[schemars(length(min = 1, max = 200))]
+        pub title: Option<String>,
+    }
+);
 
 /// A new finding.
 #[derive(Debug, Deserialize, JsonSchema)]

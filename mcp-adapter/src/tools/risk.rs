@@ -13,7 +13,7 @@
 //!   and clears the expiry marks in one PATCH (the SDK's `reinstate_risk_acceptance`, as the
 //!   generated PATCH cannot send the nulls); DefectDojo accepts the findings again.
 
-use super::args::{default_limit, default_true};
+use super::args::{default_true, paged_args};
 use super::{page, to_json, Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
 use chrono::{DateTime, NaiveDate, Utc};
 use dojo_sdk::{call, types};
@@ -53,22 +53,14 @@ pub(super) fn tools() -> Vec<ToolDef> {
     ]
 }
 
-/// Risk acceptances wanted.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ListRiskAcceptances {
-    /// Only those holding this finding.
-    #[schemars(range(min = 1))]
-    pub finding_id: Option<i64>,
-    /// Page size.
-    #[serde(default = "default_limit")]
-    #[schemars(range(min = 1, max = 1000))]
-    pub limit: i64,
-    /// First result.
-    #[serde(default)]
-    #[schemars(range(min = 0))]
-    pub offset: i64,
-}
+paged_args!(
+    /// Risk acceptances wanted.
+    ListRiskAcceptances {
+        /// Only those holding this finding.
+        #[schemars(range(min = 1))]
+        pub finding_id: Option<i64>,
+    }
+);
 
 /// One risk acceptance.
 #[derive(Debug, Deserialize, JsonSchema)]
