@@ -113,10 +113,9 @@ pub async fn run(
             event_type: "tool_denied",
             message: selection.why_not(tool),
         }),
-        Some(tool) => match admit(security, tool, caller, &arguments).await {
-            Err(denial) => Err(denial),
-            Ok(()) => confirm(&ctx, tool, &arguments).await.map(|()| tool),
-        },
+        Some(tool) => admit(security, &ctx, tool, caller, &arguments)
+            .await
+            .map(|()| tool),
     };
     let (result, event_type, outcome_name, reason) = match outcome {
         Err(denial) => (
@@ -186,6 +185,7 @@ pub async fn run(
 /// Every check before the tool runs. Nothing reaches DefectDojo unless all pass.
 async fn admit(
     security: &Security,
+    ctx: &ToolContext,
     tool: &ToolDef,
     caller: &Caller,
     arguments: &Value,
@@ -214,6 +214,8 @@ async fn admit(
             });
         }
         check_stored_text(tool, arguments)?;
+        // Asked before the limiter, so a declined change spends nothing.
+        confirm(ctx, tool, arguments).await?;
         let key = match caller {
             Caller::Authenticated { id, .. } => id.as_str(),
             Caller::Open => OPEN_ACCESS_KEY,
@@ -385,14 +387,18 @@ fn check_text_arguments(arguments: &Value) -> Result<(), Denial> {
                     return Err(Denial {
                         event_type: "input_rejected",
                         message: format!(
-                            "invalid arguments: {name}: contains a NUL or control character; remove it and retry"
+                            "invalid arguments: {}: contains a NUL or control character; remove it and retry",
+                            cut_name(name)
                         ),
                     });
                 }
                 if s.trim().is_empty() {
                     return Err(Denial {
                         event_type: "input_rejected",
-                        message: format!("invalid arguments: {name}: must not be blank"),
+                        message: format!(
+                            "invalid arguments: {}: must not be blank",
+                            cut_name(name)
+                        ),
                     });
                 }
                 Ok(())

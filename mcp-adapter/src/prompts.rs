@@ -124,6 +124,10 @@ impl PromptDef {
                 if value.chars().any(|c| c.is_control()) {
                     return Err(format!("{}: contains a control character", arg.name));
                 }
+                // Braces would let one value carry another's placeholder into the text.
+                if value.contains(['{', '}']) {
+                    return Err(format!("{}: must not contain {{ or }}", arg.name));
+                }
                 // Text put into a prompt is checked like text written into DefectDojo.
                 crate::security::content::check_text(&value)
                     .map_err(|r| format!("{}: refused as {} content", arg.name, r.as_str()))?;
@@ -162,6 +166,10 @@ mod tests {
             )))
             .is_err());
         assert!(l.render(Some(&args(json!({"product_name": " "})))).is_err());
+        let i = find("import_report").unwrap();
+        let sneaky =
+            json!({"scan_type": "{product_name}", "product_name": "p", "engagement_name": "e"});
+        assert!(i.render(Some(&args(sneaky))).is_err());
     }
 
     #[test]

@@ -207,11 +207,11 @@ fn elicit_confirmation(peer: rmcp::Peer<RoleServer>) -> crate::tools::Confirmer 
                 message: question,
                 requested_schema: schema,
             };
-            let answer = peer
-                .send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)))
-                .await;
+            // No answer within five minutes is a no, so a silent client cannot hold a call open.
+            let asked = peer.send_request(ServerRequest::ElicitRequest(ElicitRequest::new(params)));
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(300), asked).await;
             match answer {
-                Ok(ClientResult::ElicitResult(r)) => {
+                Ok(Ok(ClientResult::ElicitResult(r))) => {
                     matches!(r.action, ElicitationAction::Accept)
                         && r.content
                             .as_ref()

@@ -17,6 +17,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
     vec![
         ToolDef {
             per_item: Some("finding_ids"),
+            previews: true,
             ..tool!(
                 "bulk_close_findings", "Close many findings", BulkTriage, Destructive, paged: false,
                 stored_text: ["note"], BulkClose, bulk_close_findings,
@@ -25,6 +26,7 @@ pub(super) fn tools() -> Vec<ToolDef> {
         },
         ToolDef {
             per_item: Some("finding_ids"),
+            previews: true,
             ..tool!(
                 "bulk_tag_findings", "Tag many findings", BulkTriage, Update, paged: false,
                 stored_text: ["tags"], BulkTag, bulk_tag_findings,

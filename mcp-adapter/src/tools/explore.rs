@@ -1,7 +1,8 @@
 //! The `explore` toolset: the read side of the whole DefectDojo API, by operationId, from the
 //! SDK's GET catalog (generated from the pinned spec). Only GET operations exist here, so nothing
 //! can be written; parameters are checked against the spec before anything is sent; pages are
-//! capped at 100; the answer goes through the pipeline's wrapping and secret redaction like any
+//! capped at 100; credentials DefectDojo stores (Slack token, webhook headers, service keys) are
+//! masked, and the answer goes through the pipeline's wrapping and secret redaction like any
 //! tool's.
 
 use super::{Outcome, ToolContext, ToolDef, ToolFailure, Toolset};
@@ -239,6 +240,77 @@ async fn call_api_operation(ctx: &ToolContext, a: CallOperation) -> Outcome {
             op.id
         )));
     }
-    let answer = ctx.dojo.get_operation(op, &path, &query).await?;
+    let mut answer = ctx.dojo.get_operation(op, &path, &query).await?;
+    mask_secret_fields(&mut answer);
     Ok(json!({"operation_id": op.id, "answer": answer}))
+}
+
+/// Whether a field holds a credential DefectDojo stores and shows to its admins (the Slack
+/// token and Jira webhook secret in system settings, a webhook's header value, API scan
+/// configurations' service keys, ...).
+fn is_secret_field(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    if key.contains("last_reset") {
+        return false; // `token_last_reset`: when, not what
+    }
+    [
+        "token",
+        "secret",
+        "password",
+        "api_key",
+        "apikey",
+        "header_value",
+        "service_key",
+        "private_key",
+        "credential",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// Replaces the value of every secret field, at any depth, so no stored credential reaches the
+/// model (the pipeline's redaction only knows this server's own secrets and well-known formats).
+fn mask_secret_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                let set = !(v.is_null() || v.as_str() == Some(""));
+                if is_secret_field(key) && set && !v.is_object() && !v.is_array() {
+                    *v = json!("[secret removed]");
+                } else {
+                    mask_secret_fields(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_secret_fields),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_credentials_are_masked_at_any_depth() {
+        let mut v = json!({"results": [{
+            "slack_token": "xoxb-1", "jira_webhook_secret": "s", "header_value": "Bearer x",
+            "service_key_1": "k", "token_last_reset": "2026-01-01", "name": "n", "password": null,
+            "nested": {"api_key": 7}
+        }]});
+        mask_secret_fields(&mut v);
+        let r = &v["results"][0];
+        for key in [
+            "slack_token",
+            "jira_webhook_secret",
+            "header_value",
+            "service_key_1",
+        ] {
+            assert_eq!(r[key], "[secret removed]", "{key}");
+        }
+        assert_eq!(r["nested"]["api_key"], "[secret removed]");
+        assert_eq!(r["token_last_reset"], "2026-01-01");
+        assert_eq!(r["name"], "n");
+        assert!(r["password"].is_null());
+    }
 }

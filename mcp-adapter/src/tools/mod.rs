@@ -31,6 +31,7 @@ macro_rules! tool {
             paged: $paged,
             stored_text: &[$($stored),*],
             per_item: None,
+            previews: false,
             input_schema: || schemars::schema_for!($args),
             run: |ctx, value| {
                 Box::pin(async move {
@@ -193,9 +194,11 @@ pub struct ToolDef {
     /// Arguments whose text DefectDojo stores and models read back later: checked for injection,
     /// tool-call syntax and secrets before a call runs, and never blank.
     pub stored_text: &'static [&'static str],
-    /// For bulk tools: the array argument each of whose items is one change, rate-limited and
-    /// audited on its own; with `dry_run` (the default) the call changes nothing.
+    /// For tools that change many findings: the array argument each of whose (distinct) items is
+    /// one change to the rate limiter and to confirmation.
     pub per_item: Option<&'static str>,
+    /// Whether the tool only previews unless called with `dry_run: false` (the bulk tools).
+    pub previews: bool,
     /// The input schema (schemars) of the tool's argument type.
     pub input_schema: fn() -> schemars::Schema,
     /// The tool's work.
@@ -210,7 +213,7 @@ impl ToolDef {
         if self.effect != Effect::Destructive && !many {
             return None;
         }
-        if self.per_item.is_some() && self.changes_asked(arguments) == 0 {
+        if self.changes_asked(arguments) == 0 {
             return None; // a preview
         }
         let ids = ["finding_id", "risk_acceptance_id", "test_id"]
@@ -234,18 +237,26 @@ impl ToolDef {
     }
 
     /// How many changes a call with these (validated) arguments asks for: 0 for reads and bulk
-    /// previews, one per item for bulk changes, else 1.
+    /// previews, one per distinct item for tools that change many findings, else 1.
     pub fn changes_asked(&self, arguments: &Value) -> usize {
         if !self.effect.is_mutation() {
             return 0;
         }
+        if self.previews && arguments.get("dry_run").and_then(Value::as_bool) != Some(false) {
+            return 0;
+        }
         match self.per_item {
             None => 1,
-            Some(_) if arguments.get("dry_run").and_then(Value::as_bool) != Some(false) => 0,
-            Some(items) => arguments
-                .get(items)
-                .and_then(Value::as_array)
-                .map_or(0, |a| a.len()),
+            Some(items) => {
+                let distinct: std::collections::BTreeSet<String> = arguments
+                    .get(items)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(Value::to_string)
+                    .collect();
+                distinct.len().max(1)
+            }
         }
     }
 

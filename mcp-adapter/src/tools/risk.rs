@@ -35,21 +35,29 @@ pub(super) fn tools() -> Vec<ToolDef> {
             stored_text: [], RiskAcceptanceId, get_risk_acceptance,
             "Get one risk acceptance: its findings, owner, decision and expiry."
         ),
-        tool!(
-            "create_risk_acceptance", "Accept the risk of findings", RiskMgmt, Create, paged: false,
-            stored_text: ["name", "decision_details", "accepted_by"], CreateRiskAcceptance, create_risk_acceptance,
-            "Accept the risk of findings of one engagement until an expiry date: they become inactive and risk accepted. Rate-limited."
-        ),
+        // Each finding accepted is one change to the rate limiter (and more than one asks for
+        // confirmation), as for the bulk tools.
+        ToolDef {
+            per_item: Some("finding_ids"),
+            ..tool!(
+                "create_risk_acceptance", "Accept the risk of findings", RiskMgmt, Create, paged: false,
+                stored_text: ["name", "decision_details", "accepted_by"], CreateRiskAcceptance, create_risk_acceptance,
+                "Accept the risk of findings of one engagement until an expiry date: they become inactive and risk accepted. Rate-limited per finding."
+            )
+        },
         tool!(
             "expire_risk_acceptance", "Expire a risk acceptance now", RiskMgmt, Destructive, paged: false,
             stored_text: [], RiskAcceptanceId, expire_risk_acceptance,
             "End a risk acceptance now. If it reactivates on expiry (the default), its findings become active again and leave it. Rate-limited."
         ),
-        tool!(
-            "reinstate_risk_acceptance", "Reinstate an expired risk acceptance", RiskMgmt, Update, paged: false,
-            stored_text: [], ReinstateRiskAcceptance, reinstate_risk_acceptance,
-            "Reinstate an expired risk acceptance: its findings (or those given) are accepted again until a new expiry. Rate-limited."
-        ),
+        ToolDef {
+            per_item: Some("finding_ids"),
+            ..tool!(
+                "reinstate_risk_acceptance", "Reinstate an expired risk acceptance", RiskMgmt, Update, paged: false,
+                stored_text: [], ReinstateRiskAcceptance, reinstate_risk_acceptance,
+                "Reinstate an expired risk acceptance: its findings (or those given) are accepted again until a new expiry. Rate-limited per finding given."
+            )
+        },
     ]
 }
 
@@ -311,6 +319,24 @@ async fn reinstate_risk_acceptance(ctx: &ToolContext, a: ReinstateRiskAcceptance
         if date < now.date_naive() {
             return Err(ToolFailure::bad("expiration_date: must not be in the past"));
         }
+    }
+    // DefectDojo's own expiry leaves reactivated findings on the acceptance, and its PATCH only
+    // accepts findings new to it: take those off first, so the reinstating PATCH accepts them.
+    let mut stale = Vec::new();
+    for f in &current.accepted_findings {
+        let finding = call(ctx.dojo.read().findings_retrieve().id(*f).send()).await?;
+        if finding.active == Some(true) || finding.risk_accepted != Some(true) {
+            stale.push(*f);
+        }
+    }
+    if !stale.is_empty() {
+        let keep: Vec<i64> = current
+            .accepted_findings
+            .iter()
+            .copied()
+            .filter(|f| !stale.contains(f))
+            .collect();
+        patch_acceptance(ctx, id, keep, |b| b).await?;
     }
     let until = match a.expiration_date {
         Some(date) => end_of(date, "expiration_date")?,
