@@ -55,6 +55,13 @@ pub const RESOURCE_KINDS: &[ResourceKind] = &[
     },
 ];
 
+impl ResourceKind {
+    /// The `get_` tool a read of this kind runs.
+    pub fn tool(&self) -> &'static str {
+        self.tool
+    }
+}
+
 /// The tool call a resource URI stands for, or why the URI names nothing.
 pub fn tool_call_for(uri: &str) -> Result<(&'static str, Map<String, Value>), String> {
     let rest = uri.strip_prefix("defectdojo://").ok_or_else(|| {

@@ -176,6 +176,14 @@ fn describe_tool(tool: &ToolDef) -> Tool {
     t
 }
 
+/// Whether the selection offers every one of these tools (a prompt or resource that names a tool
+/// the caller cannot call is not offered).
+fn offers(selection: &ToolSelection, tools: &[&str]) -> bool {
+    tools
+        .iter()
+        .all(|t| crate::tools::find(t).is_some_and(|def| selection.includes(def)))
+}
+
 /// The text of a tool result.
 fn text_of(result: &CallToolResult) -> String {
     result
@@ -441,11 +449,13 @@ impl ServerHandler for DojoServer {
     async fn list_resource_templates(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let selection = self.selection_of(&context)?;
         Ok(ListResourceTemplatesResult::with_all_items(
             crate::resources::RESOURCE_KINDS
                 .iter()
+                .filter(|k| offers(&selection, &[k.tool()]))
                 .map(|k| {
                     ResourceTemplate::new(k.template, k.name)
                         .with_description(k.description)
@@ -478,11 +488,13 @@ impl ServerHandler for DojoServer {
     async fn list_prompts(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
+        let selection = self.selection_of(&context)?;
         Ok(ListPromptsResult::with_all_items(
             crate::prompts::PROMPTS
                 .iter()
+                .filter(|p| offers(&selection, p.tools))
                 .map(|p| {
                     let arguments = p
                         .arguments
@@ -502,9 +514,11 @@ impl ServerHandler for DojoServer {
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        let prompt = crate::prompts::find(&request.name).ok_or_else(|| {
+        let selection = self.selection_of(&context)?;
+        let offered = crate::prompts::find(&request.name).filter(|p| offers(&selection, p.tools));
+        let prompt = offered.ok_or_else(|| {
             ErrorData::invalid_params(
                 format!(
                     "unknown prompt `{}`; prompts/list names the prompts",

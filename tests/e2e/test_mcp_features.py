@@ -12,8 +12,8 @@ from conftest import BINARY, base_env
 from test_mcp_clients import HAPPY, text_of
 
 
-async def session_with(dojo, body, **callbacks):
-    params = StdioServerParameters(command=str(BINARY), args=[], env=base_env(dojo.url))
+async def session_with(dojo, body, env=None, **callbacks):
+    params = StdioServerParameters(command=str(BINARY), args=[], env={**base_env(dojo.url), **(env or {})})
     async with stdio_client(params) as (r, w):
         async with ClientSession(r, w, **callbacks) as session:
             await session.initialize()
@@ -121,3 +121,25 @@ def test_resources_and_prompts(dojo):
                                                  "import_report"}
     assert "test 1" in prompt.messages[0].content.text
     assert dojo.writes() == []
+
+
+def test_prompts_and_resources_follow_the_selection(dojo):
+    async def body(s):
+        prompts = {p.name for p in (await s.list_prompts()).prompts}
+        try:
+            await s.get_prompt("import_report", {"scan_type": "ZAP Scan", "product_name": "p",
+                                                 "engagement_name": "e"})
+            refused = None
+        except Exception as e:  # the SDK raises McpError
+            refused = str(e)
+        templates = (await s.list_resource_templates()).resourceTemplates
+        return prompts, refused, templates
+
+    prompts, refused, templates = anyio.run(lambda: session_with(dojo, body, env={"MCP_READ_ONLY": "true"}))
+    assert prompts == {"triage_finding", "security_landscape", "sast_review"}, "import_report names import_scan"
+    assert refused and "unknown prompt" in refused
+    assert len(templates) == 4, "resources read through get_ tools, which read-only keeps"
+
+    only_findings = anyio.run(lambda: session_with(
+        dojo, lambda s: s.list_resource_templates(), env={"MCP_TOOLSETS": "findings"}))
+    assert [t.name for t in only_findings.resourceTemplates] == ["finding"]
