@@ -206,7 +206,8 @@ async fn admit(
     }
     validate_schema(security, tool, arguments)?;
     check_text_arguments(arguments)?;
-    if tool.changes_asked(arguments) > 0 {
+    let changes = tool.changes_asked(arguments);
+    if changes > 0 {
         if !security.audit.admits_mutations() {
             return Err(Denial {
                 event_type: "audit_unavailable",
@@ -220,11 +221,7 @@ async fn admit(
             Caller::Authenticated { id, .. } => id.as_str(),
             Caller::Open => OPEN_ACCESS_KEY,
         };
-        match security
-            .limiter
-            .check_n(key, tool.changes_asked(arguments).max(1))
-            .await
-        {
+        match security.limiter.check_n(key, changes).await {
             Ok(()) => {}
             Err(LimitRefusal::Limited(limited)) => {
                 return Err(Denial {

@@ -209,11 +209,12 @@ impl ToolDef {
     /// The question put to the person before this call runs, when it is destructive or changes
     /// many findings; `None` when it needs no confirmation.
     pub fn confirmation_question(&self, arguments: &Value) -> Option<String> {
-        let many = self.changes_asked(arguments) > 1;
+        let changes = self.changes_asked(arguments);
+        let many = changes > 1;
         if self.effect != Effect::Destructive && !many {
             return None;
         }
-        if self.changes_asked(arguments) == 0 {
+        if changes == 0 {
             return None; // a preview
         }
         let ids = ["finding_id", "risk_acceptance_id", "test_id"]
@@ -222,11 +223,7 @@ impl ToolDef {
             .collect::<Vec<_>>()
             .join(", ");
         let what = match (many, ids.is_empty()) {
-            (true, _) => format!(
-                "{} on {} findings",
-                self.name,
-                self.changes_asked(arguments)
-            ),
+            (true, _) => format!("{} on {changes} findings", self.name),
             (false, false) => format!("{} on {ids}", self.name),
             (false, true) => self.name.to_string(),
         };
