@@ -7,6 +7,8 @@
 //! * `DOJO_OPENAPI_SPEC=path` selects another spec; otherwise the single `*.json` in `openapi/` is used.
 //! * `DOJO_SDK_BUILD_REPORT=1` prints each transformation and how much it touched as `cargo:warning`.
 
+#[path = "build/builders.rs"]
+mod builders;
 #[path = "build/catalog.rs"]
 mod catalog;
 #[path = "build/transforms.rs"]
@@ -256,11 +258,17 @@ fn main() {
              add a mechanical transformation for it in build.rs (see TRANSFORMS)",
         ),
     };
-    let file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| {
+    let mut file: syn::File = syn::parse2(tokens).unwrap_or_else(|e| {
         fail(&format!(
             "progenitor produced code that does not parse: {e}"
         ))
     });
+    let trimmed = builders::keep_request_body_builders(&mut file);
+    if report {
+        println!(
+            "cargo:warning=type builders removed (no operation takes them as a body): {trimmed}"
+        );
+    }
     let mut code = prettyplease::unparse(&file);
     code.push_str(&paginated_impls(&pages));
     code.push_str(&format!(

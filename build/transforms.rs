@@ -90,6 +90,12 @@ pub const TRANSFORMS: &[Transform] = &[
         reason: "POST actions declared 201 answer 200 (findings tags); accept both with the same body",
         apply: created_also_accepts_ok,
     },
+    Transform {
+        name: "answers_without_string_limits",
+        reason: "answers are decoded, not validated: one string past its declared length or outside its \
+                 pattern (an SSO user's name) would fail a whole page; requests keep their limits",
+        apply: answers_without_string_limits,
+    },
 ];
 
 /// Every operation object in the spec: `(path, method, operation)`.
@@ -556,6 +562,30 @@ fn sla_filter_is_a_whole_number(spec: &mut Value) -> usize {
                 touched += 1;
             }
         }
+    }
+    touched
+}
+
+/// The string limits (`maxLength`, `minLength`, `pattern`) of every answer-side schema, that is every
+/// component not named `*Request` (DefectDojo's spec gives requests components of their own).
+fn answers_without_string_limits(spec: &mut Value) -> usize {
+    let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return 0;
+    };
+    let mut touched = 0;
+    for (name, schema) in schemas.iter_mut() {
+        if name.ends_with("Request") {
+            continue;
+        }
+        touched += visit_schemas(schema, &mut |s| {
+            ["maxLength", "minLength", "pattern"]
+                .iter()
+                .filter(|limit| s.remove(**limit).is_some())
+                .count()
+        });
     }
     touched
 }

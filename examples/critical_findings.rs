@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut n = 0;
     while let Some(f) = findings.try_next().await? {
         n += 1;
-        println!("#{:<6} {}", f.id.unwrap_or_default(), *f.title);
+        println!("#{:<6} {}", f.id.unwrap_or_default(), f.title);
     }
     println!("{n} active critical finding(s) in product {product}");
     Ok(())

@@ -34,7 +34,7 @@ pub async fn call_bytes<F>(request: F) -> Result<bytes::Bytes, DojoError>
 where
     F: Future<Output = Result<ResponseValue<progenitor_client::ByteStream>, GenError<()>>>,
 {
-    use futures::TryStreamExt;
+    use futures_util::TryStreamExt;
     match request.await {
         Ok(value) => {
             // Appended as it arrives: the file is held once, not as chunks and then again whole.

@@ -3,7 +3,7 @@
 //! broken or hostile server (or a proxy's error page) cannot make the client buffer without end.
 
 use crate::generated;
-use futures::StreamExt;
+use futures_util::StreamExt;
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use std::fmt;
 

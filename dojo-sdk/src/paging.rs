@@ -5,7 +5,7 @@
 //! because behind a proxy DefectDojo writes its internal address there (`http://127.0.0.1:8080/...`).
 
 use crate::error::DojoError;
-use futures::stream::{self, Stream, StreamExt, TryStreamExt};
+use futures_util::stream::{self, Stream, StreamExt, TryStreamExt};
 use std::future::Future;
 
 /// One page of a DefectDojo list response. `build.rs` implements it for every `Paginated*List` type.

@@ -108,7 +108,7 @@ impl ScanFile {
                 })?;
                 // Never more than the length the multipart part declares, even if the file grew.
                 let file = file.take(*len);
-                let chunks = futures::stream::try_unfold(file, |mut file| async move {
+                let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
                     let mut buf = bytes::BytesMut::with_capacity(64 * 1024);
                     let n = file.read_buf(&mut buf).await?;
                     Ok::<_, std::io::Error>((n > 0).then(|| (buf.freeze(), file)))

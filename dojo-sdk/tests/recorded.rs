@@ -538,6 +538,36 @@ async fn decode_errors_name_the_field() {
     }
 }
 
+/// Answers are decoded, not validated (`answers_without_string_limits`): a title past the spec's
+/// 511 characters still decodes, while a request with one is refused before anything is sent.
+#[tokio::test]
+async fn answers_decode_past_string_limits_and_requests_keep_them() {
+    let server = MockServer::start().await;
+    let long_title = "t".repeat(600);
+    let mut body = exchange("finding_get").response;
+    body["title"] = json!(long_title);
+    Mock::given(method("GET"))
+        .and(path("/api/v2/findings/1/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let dojo = client(&server);
+    let finding = call(dojo.read().findings_retrieve().id(1).send())
+        .await
+        .unwrap();
+    assert_eq!(finding.title, long_title);
+
+    let recorded: types::FindingCreateRequest =
+        serde_json::from_value(exchange("finding_create").request_json).unwrap();
+    let request = types::builder::FindingCreateRequest::from(recorded).title(long_title.as_str());
+    let err = call(dojo.write().findings_create().body(request).send())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("title"), "{err}");
+    let sent = server.received_requests().await.unwrap();
+    assert!(sent.iter().all(|r| r.method.as_str() == "GET"), "a POST was sent");
+}
+
 /// Serves pages of `total` products `limit` at a time, with `next` links on DefectDojo's internal host.
 struct Pages {
     total: usize,
