@@ -17,7 +17,10 @@ mod transforms;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use transforms::{answers_bytes, drop_empty_path_items, operations_mut, schema_name, TRANSFORMS};
+use transforms::{
+    answers_bytes, component_schemas, drop_empty_path_items, operations_mut, schema_name,
+    TRANSFORMS,
+};
 
 /// An API area: one cargo feature of `dojo-sdk` (all on by default), the spec tags it covers, and the
 /// schemas the hand-written layer names beyond what its operations reach. A dependent that enables a
@@ -366,10 +369,7 @@ fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>)
             }
         }
     }
-    if let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(schemas) = component_schemas(spec) {
         schemas.retain(|name, _| keep.contains(name));
     }
     (enabled, unknown)

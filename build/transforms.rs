@@ -144,6 +144,12 @@ fn visit_schemas(value: &mut Value, f: &mut dyn FnMut(&mut Map<String, Value>) -
     touched
 }
 
+/// The spec's named schemas (`components.schemas`), if it has any.
+pub fn component_schemas(spec: &mut Value) -> Option<&mut Map<String, Value>> {
+    spec.pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+}
+
 /// The schema name a `{"$ref": "#/components/schemas/Name"}` points at.
 pub fn schema_name(value: &Value) -> Option<&str> {
     value
@@ -436,10 +442,7 @@ fn lone_choices_like_sibling_lists(spec: &mut Value) -> usize {
 /// Every field of a `V3…Compatible` schema (the 3.x view of a 2.x object) optional, and any JSON
 /// value except the `id`: neither release sends what these schemas declare.
 fn compatibility_views_lenient(spec: &mut Value) -> usize {
-    let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(schemas) = component_schemas(spec) else {
         return 0;
     };
     let mut touched = 0;
@@ -569,10 +572,7 @@ fn sla_filter_is_a_whole_number(spec: &mut Value) -> usize {
 /// The string limits (`maxLength`, `minLength`, `pattern`) of every answer-side schema, that is every
 /// component not named `*Request` (DefectDojo's spec gives requests components of their own).
 fn answers_without_string_limits(spec: &mut Value) -> usize {
-    let Some(schemas) = spec
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    else {
+    let Some(schemas) = component_schemas(spec) else {
         return 0;
     };
     let mut touched = 0;

@@ -565,7 +565,10 @@ async fn answers_decode_past_string_limits_and_requests_keep_them() {
         .unwrap_err();
     assert!(err.to_string().contains("title"), "{err}");
     let sent = server.received_requests().await.unwrap();
-    assert!(sent.iter().all(|r| r.method.as_str() == "GET"), "a POST was sent");
+    assert!(
+        sent.iter().all(|r| r.method.as_str() == "GET"),
+        "a POST was sent"
+    );
 }
 
 /// Serves pages of `total` products `limit` at a time, with `next` links on DefectDojo's internal host.
