@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use transforms::{
-    answers_bytes, component_schemas, drop_empty_path_items, operations_mut, schema_name,
+    answers_bytes, collect_refs, component_schemas, drop_empty_path_items, operations_mut,
     TRANSFORMS,
 };
 
@@ -266,10 +266,10 @@ fn main() {
             "progenitor produced code that does not parse: {e}"
         ))
     });
-    let trimmed = builders::keep_request_body_builders(&mut file);
+    let trimmed = builders::keep_request_body_builders(&mut file).unwrap_or_else(|e| fail(&e));
     if report {
         println!(
-            "cargo:warning=type builders removed (no operation takes them as a body): {trimmed}"
+            "cargo:warning=type builders removed (neither a request body nor inside one): {trimmed}"
         );
     }
     let mut code = prettyplease::unparse(&file);
@@ -382,20 +382,6 @@ fn tags(field: Option<&Value>) -> impl Iterator<Item = &str> {
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-}
-
-/// The schema names of every `$ref` in a value.
-fn collect_refs(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            if let Some(name) = schema_name(value) {
-                out.push(name.to_string());
-            }
-            map.values().for_each(|v| collect_refs(v, out));
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
-        _ => {}
-    }
 }
 
 /// Stops the build with a message cargo shows in full.

@@ -1,33 +1,55 @@
-//! Trims the generated code after progenitor: a type builder (`types::builder::X`) is kept only where
-//! an operation takes `X` as its request body.
+//! Trims the generated code after progenitor: a type builder (`types::builder::X`) is kept only for a
+//! request body and the types inside one.
 //!
-//! typify writes a builder for every type, answers included, and those builders were 40% of the
-//! generated source, compiled by every dependent. Nobody builds an answer: the operations take
-//! `types::builder::X` for their bodies (`body_map`), and that is the set kept.
+//! typify writes a builder for every type, answers included: a third of the generated source with
+//! every API area (40% with findings and products), compiled by every dependent. Nobody builds an
+//! answer: the operations take `types::builder::X` for their bodies (`body_map`), and a body's own
+//! fields may be structs worth building too (`FindingCreateRequest.vulnerability_ids`).
 
 use quote::ToTokens;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use syn::{Item, ItemImpl, Type};
 
-/// Removes the builders no operation takes, and the `X::builder()` functions that made them.
-/// Returns how many builders were removed.
-pub fn keep_request_body_builders(file: &mut syn::File) -> usize {
-    let wanted = builders_named_outside_types(file);
+/// How progenitor names a body's builder outside the `types` module.
+const BODY_BUILDER: &str = "types :: builder :: ";
+/// How a builder names another generated type in its fields.
+const FIELD_TYPE: &str = "super :: ";
+
+/// Removes the builders of types that are neither a request body nor inside one, and the
+/// `X::builder()` functions that made them. Returns how many builders were removed, or why the
+/// generated code does not have the shape this pass expects.
+pub fn keep_request_body_builders(file: &mut syn::File) -> Result<usize, String> {
+    let outside = outside_types(file);
+    let bodies = names_after(&outside, BODY_BUILDER);
     let Some(types) = module_mut(&mut file.items, "types") else {
-        return 0;
+        return Ok(0);
     };
     let Some(builder) = module_mut(types, "builder") else {
-        return 0;
+        return Ok(0);
     };
-    let structs = |items: &[Item]| {
-        items
-            .iter()
-            .filter(|i| matches!(i, Item::Struct(_)))
-            .count()
+    let fields: BTreeMap<String, BTreeSet<String>> = builder
+        .iter()
+        .filter_map(|item| match item {
+            Item::Struct(s) => Some((
+                s.ident.to_string(),
+                names_after(&s.to_token_stream().to_string(), FIELD_TYPE),
+            )),
+            _ => None,
+        })
+        .collect();
+    if bodies.is_empty() && !fields.is_empty() && outside.contains("body_map") {
+        return Err(format!(
+            "operations take bodies, but no `{BODY_BUILDER}X` was found: progenitor's output changed \
+             shape; update build/builders.rs"
+        ));
+    }
+    let wanted = with_nested(bodies, &fields);
+
+    let Some(types) = module_mut(&mut file.items, "types") else {
+        return Ok(0);
     };
-    let before = structs(builder);
+    let builder = module_mut(types, "builder").expect("found above");
     builder.retain(|item| item_type_name(item).is_none_or(|name| wanted.contains(&name)));
-    let removed = before - structs(builder);
     // `impl X { pub fn builder() -> builder::X }` for a builder that is gone.
     types.retain_mut(|item| match item {
         Item::Impl(block) if block.trait_.is_none() => {
@@ -40,27 +62,46 @@ pub fn keep_request_body_builders(file: &mut syn::File) -> usize {
         }
         _ => true,
     });
-    removed
+    Ok(fields.keys().filter(|name| !wanted.contains(*name)).count())
 }
 
-/// The names `X` of every `types::builder::X` outside the `types` module.
-fn builders_named_outside_types(file: &syn::File) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for item in &file.items {
-        if matches!(item, Item::Mod(m) if m.ident == "types") {
-            continue;
-        }
-        let text = item.to_token_stream().to_string();
-        for (at, _) in text.match_indices("types :: builder :: ") {
-            let rest = &text[at + "types :: builder :: ".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            names.insert(name);
+/// The bodies and every builder-bearing type their builders' fields reach, transitively.
+fn with_nested(
+    bodies: BTreeSet<String>,
+    fields: &BTreeMap<String, BTreeSet<String>>,
+) -> BTreeSet<String> {
+    let mut wanted = BTreeSet::new();
+    let mut todo: Vec<String> = bodies.into_iter().collect();
+    while let Some(name) = todo.pop() {
+        if wanted.insert(name.clone()) {
+            let inside = fields.get(&name).into_iter().flatten();
+            todo.extend(inside.filter(|n| fields.contains_key(*n)).cloned());
         }
     }
-    names
+    wanted
+}
+
+/// The tokens of every item outside the `types` module, as one string.
+fn outside_types(file: &syn::File) -> String {
+    file.items
+        .iter()
+        .filter(|item| !matches!(item, Item::Mod(m) if m.ident == "types"))
+        .map(|item| item.to_token_stream().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every identifier that follows `prefix` in `text`.
+fn names_after(text: &str, prefix: &str) -> BTreeSet<String> {
+    text.match_indices(prefix)
+        .map(|(at, _)| {
+            text[at + prefix.len()..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
 }
 
 /// The items of the inline module `name` among `items`.

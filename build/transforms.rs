@@ -569,23 +569,80 @@ fn sla_filter_is_a_whole_number(spec: &mut Value) -> usize {
     touched
 }
 
-/// The string limits (`maxLength`, `minLength`, `pattern`) of every answer-side schema, that is every
-/// component not named `*Request` (DefectDojo's spec gives requests components of their own).
+/// The string limits (`maxLength`, `minLength`, `pattern`) of every component schema that answers
+/// reach and no request does: no request body or parameter refers to it, directly or through other
+/// components. (DefectDojo's spec gives requests components of their own, `*Request`.)
 fn answers_without_string_limits(spec: &mut Value) -> usize {
+    let mut todo = Vec::new();
+    for (name, item) in spec
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .flat_map(|(_, item)| item.as_object().into_iter().flatten())
+    {
+        if name == "parameters" {
+            collect_refs(item, &mut todo);
+        } else {
+            for part in ["requestBody", "parameters"] {
+                item.get(part)
+                    .into_iter()
+                    .for_each(|v| collect_refs(v, &mut todo));
+            }
+        }
+    }
+    let mut request_side = BTreeSet::new();
+    while let Some(name) = todo.pop() {
+        if request_side.insert(name.clone()) {
+            if let Some(schema) = spec.pointer(&format!("/components/schemas/{name}")) {
+                collect_refs(schema, &mut todo);
+            }
+        }
+    }
     let Some(schemas) = component_schemas(spec) else {
         return 0;
     };
-    let mut touched = 0;
-    for (name, schema) in schemas.iter_mut() {
-        if name.ends_with("Request") {
-            continue;
+    schemas
+        .iter_mut()
+        .filter(|(name, _)| !request_side.contains(*name))
+        .map(|(_, schema)| strip_string_limits(schema))
+        .sum()
+}
+
+/// Removes the string limits of a schema and of the schemas inside it (properties, items, additional
+/// properties, `allOf`/`anyOf`/`oneOf`/`not`), without following `$ref`s.
+fn strip_string_limits(schema: &mut Value) -> usize {
+    let Some(map) = schema.as_object_mut() else {
+        return 0;
+    };
+    let mut touched = ["maxLength", "minLength", "pattern"]
+        .iter()
+        .filter(|limit| map.remove(**limit).is_some())
+        .count();
+    if let Some(props) = map.get_mut("properties").and_then(Value::as_object_mut) {
+        touched += props.values_mut().map(strip_string_limits).sum::<usize>();
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        touched += map.get_mut(key).map_or(0, strip_string_limits);
+    }
+    for key in ["allOf", "anyOf", "oneOf"] {
+        if let Some(parts) = map.get_mut(key).and_then(Value::as_array_mut) {
+            touched += parts.iter_mut().map(strip_string_limits).sum::<usize>();
         }
-        touched += visit_schemas(schema, &mut |s| {
-            ["maxLength", "minLength", "pattern"]
-                .iter()
-                .filter(|limit| s.remove(**limit).is_some())
-                .count()
-        });
     }
     touched
+}
+
+/// The schema names of every `$ref` in a value.
+pub fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(name) = schema_name(value) {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
 }
