@@ -20,6 +20,57 @@ pub struct FileSink {
     head: HeadFile,
     /// `<file>.lock`, held locked while this process writes the log.
     _lock: File,
+    /// What opening found at the end of the log and mended (see [`mend_torn_tail`]).
+    pub mended_tail: MendedTail,
+}
+
+/// The end of a log a killed writer left mid-record (a kill during `write` can stop it between
+/// pages, so a record may be cut anywhere): the next record would be glued to it and the line
+/// would fail verification. Opening the log mends that before anything is appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MendedTail {
+    /// The log ended with a newline (or was empty): nothing to mend.
+    #[default]
+    Whole,
+    /// The last record was whole but its newline was not written: the newline was added.
+    NewlineAdded,
+    /// The last record was cut short: its this-many bytes were removed. It was never anchored
+    /// (the head anchor is written after a record), so the chain before it stays whole.
+    CutRecordRemoved(u64),
+}
+
+/// Mends a log whose last line has no newline: completes a whole record, removes a cut one.
+/// Leaves alone a last line longer than any record (1 MiB): that is not a torn write, and the
+/// verifier should see it.
+pub(super) fn mend_torn_tail(file: &File) -> std::io::Result<MendedTail> {
+    use std::os::unix::fs::FileExt;
+    const MOST: u64 = 1024 * 1024;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(MOST);
+    let mut tail = vec![0u8; (len - start) as usize];
+    file.read_exact_at(&mut tail, start)?;
+    if tail.last().is_none_or(|b| *b == b'\n') {
+        return Ok(MendedTail::Whole);
+    }
+    let line_start = match tail.iter().rposition(|b| *b == b'\n') {
+        Some(i) => start + i as u64 + 1,
+        None if start == 0 => 0,
+        None => return Ok(MendedTail::Whole),
+    };
+    let last = &tail[(line_start - start) as usize..];
+    let whole = std::str::from_utf8(last)
+        .ok()
+        .and_then(chain::unseal)
+        .is_some_and(|(canonical, _)| {
+            serde_json::from_str::<serde_json::Value>(&canonical).is_ok()
+        });
+    if whole {
+        file.write_all_at(b"\n", len)?;
+        Ok(MendedTail::NewlineAdded)
+    } else {
+        file.set_len(line_start)?;
+        Ok(MendedTail::CutRecordRemoved(len - line_start))
+    }
 }
 
 /// The head anchor's file, rewritten in place: one `pwrite` of a fixed-size, space-padded block
@@ -104,12 +155,15 @@ impl FileSink {
             ));
         }
         let (file, identity) = open_append(&path)?;
+        // Only the lock holder may mend: another writer's record could be in flight.
+        let mended_tail = mend_torn_tail(&OpenOptions::new().read(true).write(true).open(&path)?)?;
         Ok(FileSink {
             head: HeadFile::open(chain::head_path(&path))?,
             path,
             file,
             identity,
             _lock: lock,
+            mended_tail,
         })
     }
 

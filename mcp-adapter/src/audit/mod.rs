@@ -91,6 +91,8 @@ struct ChainState {
 pub struct AuditLog {
     key: Vec<u8>,
     resumed: bool,
+    /// What opening the file mended at its end, said in the `chain_start` record.
+    mended_tail: file::MendedTail,
     state: Mutex<ChainState>,
     /// `AUDIT_FAIL_CLOSED`: refuse mutations while the file cannot take records.
     fail_closed: std::sync::atomic::AtomicBool,
@@ -100,14 +102,18 @@ impl AuditLog {
     /// An audit log keyed by `key`, appending to `file` if given and resuming its chain (from
     /// the file's last record, or its head anchor after a rotation).
     pub fn new(key: Vec<u8>, file: Option<PathBuf>) -> std::io::Result<AuditLog> {
+        // Open (lock, mend a torn tail) first, so the chain resumes from what the file now holds.
+        let sink = file.clone().map(file::FileSink::open).transpose()?;
         let (seq, prev_mac) = match file.as_deref() {
             Some(path) => file::resume_point(path)?,
             None => (0, String::new()),
         };
-        let file = file.map(file::FileSink::open).transpose()?;
+        let mended_tail = sink.as_ref().map(|s| s.mended_tail).unwrap_or_default();
+        let file = sink;
         Ok(AuditLog {
             key,
             resumed: seq > 0,
+            mended_tail,
             state: Mutex::new(ChainState {
                 seq,
                 prev_mac,
@@ -217,7 +223,19 @@ impl AuditLog {
             timestamp: now(),
             event_type: "lifecycle",
             outcome: "success",
-            detail: serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed}),
+            detail: match self.mended_tail {
+                file::MendedTail::Whole => {
+                    serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed})
+                }
+                file::MendedTail::NewlineAdded => serde_json::json!({
+                    "chain_event": "chain_start", "resumed_from_prior": self.resumed,
+                    "torn_tail": "the last record's newline was missing and was added"
+                }),
+                file::MendedTail::CutRecordRemoved(bytes) => serde_json::json!({
+                    "chain_event": "chain_start", "resumed_from_prior": self.resumed,
+                    "torn_tail": format!("a record cut short by a crash ({bytes} bytes, never anchored) was removed")
+                }),
+            },
         });
     }
 
@@ -366,6 +384,83 @@ mod tests {
             (3, 1, 3, true)
         );
         assert!(verify::verify(b"wrong", &[path], verify::TailCheck::Skip).is_err());
+    }
+
+    /// A kill during `write` can leave the last record cut anywhere, or whole without its newline.
+    /// The next start mends the end, says so in its `chain_start`, and the chain still verifies.
+    #[test]
+    fn a_torn_last_record_is_mended_at_the_next_start() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let notice = |n: i64| AuditNotice {
+            timestamp: now(),
+            event_type: "lifecycle",
+            outcome: "success",
+            detail: serde_json::json!({ "n": n }),
+        };
+        let append_raw = |bytes: &[u8]| {
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&path)
+                .unwrap();
+            f.write_all(bytes).unwrap();
+        };
+        let verified = || {
+            verify::verify(
+                b"k",
+                std::slice::from_ref(&path),
+                verify::TailCheck::Head(chain::head_path(&path)),
+            )
+        };
+
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        log.append(&notice(1));
+        let anchor_at_1 = std::fs::read(chain::head_path(&path)).unwrap();
+        // What the crashed writer would have written next, cut in the middle; it died before
+        // moving the anchor.
+        let next = log.append(&notice(2));
+        drop(log);
+        std::fs::write(chain::head_path(&path), anchor_at_1).unwrap();
+        let cut = next.len() / 2;
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, &text[..text.len() - next.len() - 1]).unwrap();
+        append_raw(&next.as_bytes()[..cut]);
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        assert_eq!(
+            log.mended_tail,
+            file::MendedTail::CutRecordRemoved(cut as u64)
+        );
+        log.record_chain_start();
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.ends_with('\n') && text.contains("a record cut short by a crash"),
+            "{text}"
+        );
+        assert_eq!(verified().unwrap().records, 2);
+
+        // A whole record without its newline: completed, not removed.
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        let last = log.append(&notice(3));
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.trim_end_matches('\n')).unwrap();
+        let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
+        assert_eq!(log.mended_tail, file::MendedTail::NewlineAdded);
+        assert!(log.append(&notice(4)).starts_with(r#"{"seq":4,"#));
+        drop(log);
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .contains(&format!("{last}\n")));
+        assert_eq!(verified().unwrap().records, 4);
+
+        // A first record cut short: the file is emptied and the chain starts over.
+        let fresh = dir.path().join("fresh.jsonl");
+        std::fs::write(&fresh, &last.as_bytes()[..10]).unwrap();
+        let log = AuditLog::new(b"k".to_vec(), Some(fresh.clone())).unwrap();
+        assert_eq!(log.mended_tail, file::MendedTail::CutRecordRemoved(10));
+        assert!(log.append(&notice(1)).starts_with(r#"{"seq":1,"#));
     }
 
     #[test]

@@ -45,6 +45,13 @@ impl Spool {
             .read(true)
             .append(true)
             .open(&path)?;
+        // A crash inside `write` can leave the last line cut: the next line would be glued to it
+        // and reach the collector as one broken record. (Writes to an append-only file land at
+        // its end, which is where a missing newline goes.)
+        let mended = super::file::mend_torn_tail(&file)?;
+        if mended != super::file::MendedTail::Whole {
+            tracing::warn!(spool = %path.display(), ?mended, "audit spool ended mid-record; mended");
+        }
         let len = file.metadata()?.len();
         let offset = std::fs::read_to_string(&offset_path)
             .ok()
@@ -184,6 +191,23 @@ mod tests {
             std::fs::metadata(dir.path().join("s.spool")).unwrap().len(),
             0
         );
+    }
+
+    #[test]
+    fn a_line_cut_by_a_crash_is_not_glued_to_the_next() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::open(dir.path(), "s", 1024).unwrap();
+        assert!(spool.append("aaaa").unwrap());
+        drop(spool);
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("s.spool"))
+            .unwrap();
+        file.write_all(b"{\"seq\":2,\"cut").unwrap();
+        let mut spool = Spool::open(dir.path(), "s", 1024).unwrap();
+        assert!(spool.append("cccc").unwrap());
+        assert_eq!(spool.peek(10).unwrap(), ["aaaa", "cccc"]);
     }
 
     #[test]
