@@ -349,16 +349,20 @@ fn sanitize_at(value: &Value, depth: usize) -> Value {
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_chain_resume_and_verify() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("audit.jsonl");
-        let notice = |n: i64| AuditNotice {
+    /// A numbered lifecycle notice, as test traffic.
+    fn notice(n: i64) -> AuditNotice {
+        AuditNotice {
             timestamp: now(),
             event_type: "lifecycle",
             outcome: "success",
             detail: serde_json::json!({ "n": n }),
-        };
+        }
+    }
+
+    #[test]
+    fn records_chain_resume_and_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
         let log = AuditLog::new(b"k".to_vec(), Some(path.clone())).unwrap();
         let first = log.append(&notice(1));
         assert!(first.starts_with(r#"{"seq":1,"timestamp":"#), "{first}");
@@ -393,12 +397,6 @@ mod tests {
         use std::io::Write;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("audit.jsonl");
-        let notice = |n: i64| AuditNotice {
-            timestamp: now(),
-            event_type: "lifecycle",
-            outcome: "success",
-            detail: serde_json::json!({ "n": n }),
-        };
         let append_raw = |bytes: &[u8]| {
             let mut f = std::fs::OpenOptions::new()
                 .append(true)
