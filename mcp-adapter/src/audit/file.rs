@@ -20,7 +20,7 @@ pub struct FileSink {
     head: HeadFile,
     /// `<file>.lock`, held locked while this process writes the log.
     _lock: File,
-    /// What opening found at the end of the log and mended (see [`mend_torn_tail`]).
+    /// What opening found at the end of the log and mended (see `mend_torn_tail`).
     pub mended_tail: MendedTail,
 }
 
