@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use transforms::{
     answers_bytes, collect_refs, component_schemas, drop_empty_path_items, operations_mut,
-    TRANSFORMS,
+    reachable_schemas, TRANSFORMS,
 };
 
 /// An API area: one cargo feature of `dojo-sdk` (all on by default), the spec tags it covers, and the
@@ -356,19 +356,12 @@ fn keep_enabled_areas(spec: &mut Value) -> (Vec<&'static str>, BTreeSet<String>)
     }
     drop_empty_path_items(paths);
     // The schemas reachable from what is left, and from what the enabled hand-written modules name.
-    let mut keep: BTreeSet<String> = BTreeSet::new();
-    let mut todo: Vec<String> = Vec::new();
-    collect_refs(&spec["paths"], &mut todo);
+    let mut named: Vec<String> = Vec::new();
+    collect_refs(&spec["paths"], &mut named);
     for area in AREAS.iter().filter(|a| enabled.contains(&a.feature)) {
-        todo.extend(area.extra_schemas.iter().map(|s| s.to_string()));
+        named.extend(area.extra_schemas.iter().map(|s| s.to_string()));
     }
-    while let Some(name) = todo.pop() {
-        if keep.insert(name.clone()) {
-            if let Some(schema) = spec.pointer(&format!("/components/schemas/{name}")) {
-                collect_refs(schema, &mut todo);
-            }
-        }
-    }
+    let keep = reachable_schemas(spec, named);
     if let Some(schemas) = component_schemas(spec) {
         schemas.retain(|name, _| keep.contains(name));
     }

@@ -591,14 +591,7 @@ fn answers_without_string_limits(spec: &mut Value) -> usize {
             }
         }
     }
-    let mut request_side = BTreeSet::new();
-    while let Some(name) = todo.pop() {
-        if request_side.insert(name.clone()) {
-            if let Some(schema) = spec.pointer(&format!("/components/schemas/{name}")) {
-                collect_refs(schema, &mut todo);
-            }
-        }
-    }
+    let request_side = reachable_schemas(spec, todo);
     let Some(schemas) = component_schemas(spec) else {
         return 0;
     };
@@ -631,6 +624,19 @@ fn strip_string_limits(schema: &mut Value) -> usize {
         }
     }
     touched
+}
+
+/// The component schemas named in `names` and every one they refer to, transitively.
+pub fn reachable_schemas(spec: &Value, mut names: Vec<String>) -> BTreeSet<String> {
+    let mut reached = BTreeSet::new();
+    while let Some(name) = names.pop() {
+        if reached.insert(name.clone()) {
+            if let Some(schema) = spec.pointer(&format!("/components/schemas/{name}")) {
+                collect_refs(schema, &mut names);
+            }
+        }
+    }
+    reached
 }
 
 /// The schema names of every `$ref` in a value.

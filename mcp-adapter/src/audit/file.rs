@@ -39,6 +39,21 @@ pub enum MendedTail {
     CutRecordRemoved(u64),
 }
 
+impl MendedTail {
+    /// What was mended, in words for the `chain_start` record; `None` when nothing was.
+    pub fn described(self) -> Option<String> {
+        match self {
+            MendedTail::Whole => None,
+            MendedTail::NewlineAdded => {
+                Some("the last record's newline was missing and was added".to_string())
+            }
+            MendedTail::CutRecordRemoved(bytes) => Some(format!(
+                "a record cut short by a crash ({bytes} bytes, never anchored) was removed"
+            )),
+        }
+    }
+}
+
 /// Mends a log whose last line has no newline: completes a whole record, removes a cut one.
 /// Leaves alone a last line longer than any record (1 MiB): that is not a torn write, and the
 /// verifier should see it.
@@ -60,10 +75,8 @@ pub(super) fn mend_torn_tail(file: &File) -> std::io::Result<MendedTail> {
     let last = &tail[(line_start - start) as usize..];
     let whole = std::str::from_utf8(last)
         .ok()
-        .and_then(chain::unseal)
-        .is_some_and(|(canonical, _)| {
-            serde_json::from_str::<serde_json::Value>(&canonical).is_ok()
-        });
+        .and_then(sealed_record)
+        .is_some();
     if whole {
         file.write_all_at(b"\n", len)?;
         Ok(MendedTail::NewlineAdded)
@@ -259,11 +272,15 @@ fn last_record(path: &Path) -> Option<(u64, String)> {
     text.lines()
         .rev()
         .filter(|l| !l.trim().is_empty())
-        .find_map(|line| {
-            let (canonical, mac) = chain::unseal(line)?;
-            let record: serde_json::Value = serde_json::from_str(&canonical).ok()?;
-            Some((record["seq"].as_u64()?, mac.to_string()))
-        })
+        .find_map(sealed_record)
+}
+
+/// A line's `seq` and MAC when it is a whole sealed record; `None` for anything else (a line cut
+/// short, or not a record).
+fn sealed_record(line: &str) -> Option<(u64, String)> {
+    let (canonical, mac) = chain::unseal(line)?;
+    let record: serde_json::Value = serde_json::from_str(&canonical).ok()?;
+    Some((record["seq"].as_u64()?, mac.to_string()))
 }
 
 #[cfg(test)]

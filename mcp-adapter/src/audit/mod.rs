@@ -109,7 +109,6 @@ impl AuditLog {
             None => (0, String::new()),
         };
         let mended_tail = sink.as_ref().map(|s| s.mended_tail).unwrap_or_default();
-        let file = sink;
         Ok(AuditLog {
             key,
             resumed: seq > 0,
@@ -117,7 +116,7 @@ impl AuditLog {
             state: Mutex::new(ChainState {
                 seq,
                 prev_mac,
-                file,
+                file: sink,
                 forwarders: Vec::new(),
                 file_gap: None,
             }),
@@ -223,18 +222,12 @@ impl AuditLog {
             timestamp: now(),
             event_type: "lifecycle",
             outcome: "success",
-            detail: match self.mended_tail {
-                file::MendedTail::Whole => {
-                    serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed})
+            detail: {
+                let mut detail = serde_json::json!({"chain_event": "chain_start", "resumed_from_prior": self.resumed});
+                if let Some(what) = self.mended_tail.described() {
+                    detail["torn_tail"] = what.into();
                 }
-                file::MendedTail::NewlineAdded => serde_json::json!({
-                    "chain_event": "chain_start", "resumed_from_prior": self.resumed,
-                    "torn_tail": "the last record's newline was missing and was added"
-                }),
-                file::MendedTail::CutRecordRemoved(bytes) => serde_json::json!({
-                    "chain_event": "chain_start", "resumed_from_prior": self.resumed,
-                    "torn_tail": format!("a record cut short by a crash ({bytes} bytes, never anchored) was removed")
-                }),
+                detail
             },
         });
     }
