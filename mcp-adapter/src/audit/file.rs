@@ -158,7 +158,7 @@ impl FileSink {
             .write(true)
             .mode(PRIVATE)
             .open(lock_path(&path))?;
-        if lock.try_lock().is_err() {
+        if !lock_soon(&lock) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::ResourceBusy,
                 format!(
@@ -210,6 +210,20 @@ impl FileSink {
     pub fn write_head(&mut self, head: &Head) -> std::io::Result<()> {
         self.head.write(head)
     }
+}
+
+/// Takes the lock on `lock`, waiting up to half a second for a holder that is going away: a
+/// process spawned an instant before the last holder closed it keeps a copy of the descriptor
+/// until its `exec`, and a supervisor's restart can overlap the old process's exit. A holder still
+/// there after that is another writer.
+pub(super) fn lock_soon(lock: &File) -> bool {
+    for _ in 0..20 {
+        if lock.try_lock().is_ok() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    lock.try_lock().is_ok()
 }
 
 /// `<file>.lock`: locked by the process writing the log.

@@ -32,7 +32,7 @@ impl Spool {
             .truncate(false)
             .write(true)
             .open(dir.join(format!("{name}.spool.lock")))?;
-        if lock.try_lock().is_err() {
+        if !super::file::lock_soon(&lock) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::ResourceBusy,
                 "another process is using this spool: give each server process its own AUDIT_SPOOL_DIR",
